@@ -1,0 +1,13 @@
+export { Tensor } from './tensor.ts';
+export type { NestedArray, TensorLike, GradHook } from './tensor.ts';
+export * from './creation.ts';
+export * from './ops/index.ts';
+export { noGrad, isGradEnabled, setAnomalyMode, isAnomalyMode } from './autograd/graph.ts';
+export { gradients } from './autograd/gradients.ts';
+export type { GradientTable, GradRule, GradContext } from './autograd/gradients.ts';
+export type { OpAttrs, OpName } from './autograd/op-attrs.ts';
+export type { Backend, KernelTable, KernelName, View } from './backend.ts';
+export { getBackend, setBackend, availableBackends } from './backends/index.ts';
+export type { DType, TypedArray } from './dtype.ts';
+export * from './errors.ts';
+export { Generator, generator } from './random.ts';
