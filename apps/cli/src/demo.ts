@@ -1,4 +1,4 @@
-import { crossEntropy, eq, manualSeed, matmul, noGrad, randint, randn, relu, zeros, type Tensor } from '@glassbox/tensor';
+import { crossEntropy, eq, manualSeed, matmul, noGrad, randn, relu, zeros, type Tensor } from '@glassbox/tensor';
 
 /**
  * Placeholder for `glassbox demo`. The full demo (train the induction organism, watch its head

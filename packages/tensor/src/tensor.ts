@@ -9,7 +9,8 @@ import { backward } from './autograd/backward.ts';
 export type NestedArray = number | readonly NestedArray[];
 export type Scalar = number;
 export type TensorLike = Tensor | Scalar;
-export type GradHook = (grad: Tensor) => Tensor | undefined | void;
+/** Sees a gradient once it is complete; returning a tensor replaces it. */
+export type GradHook = (grad: Tensor) => Tensor | undefined;
 
 /**
  * An n-dimensional array on a backend, with shape, strides and offset over a buffer handle,

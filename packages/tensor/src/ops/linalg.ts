@@ -69,7 +69,7 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
   if (!/^[a-zA-Z]*$/.test(output) || [...output].some((c) => !counts.has(c))) throw fail('output letters must appear in an input', equation);
 
   const sizes = new Map<string, number>();
-  inputs.forEach((spec, i) =>
+  inputs.forEach((spec, i) => {
     [...spec].forEach((c, j) => {
       const d = operands[i]!.shape[j]!;
       const seen = sizes.get(c);
@@ -77,8 +77,8 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
         throw new ShapeError(`size of index '${c}' differs between operands`, { op: 'einsum', arg: `operands[${i}]`, expected: String(seen), given: String(d) });
       }
       sizes.set(c, Math.max(seen ?? d, d));
-    }),
-  );
+    });
+  });
   // Sum out letters that appear in only one operand and not in the output.
   const reduced = inputs.map((spec, i) => {
     const drop = [...spec].flatMap((c, j) => (!output.includes(c) && counts.get(c) === 1 ? [j] : []));

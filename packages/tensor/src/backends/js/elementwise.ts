@@ -36,7 +36,7 @@ export const unaryFunctions: { [K in UnaryKernelOp]: Scalar1 } = {
   rsqrt: (x) => 1 / Math.sqrt(x),
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => Math.max(x, 0),
   erf,
   gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   geluTanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
@@ -50,8 +50,9 @@ export const binaryFunctions: { [K in BinaryKernelOp]: Scalar2 } = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: Math.pow,
-  maximum: (a, b) => (a !== a || b !== b ? Number.NaN : a > b ? a : b),
-  minimum: (a, b) => (a !== a || b !== b ? Number.NaN : a < b ? a : b),
+  // Math.max/min propagate NaN, as torch.maximum/minimum do.
+  maximum: Math.max,
+  minimum: Math.min,
 };
 
 export const compareFunctions: { [K in CompareKernelOp]: Scalar2 } = {
@@ -131,7 +132,7 @@ export function where(cond: JsView, a: JsView, b: JsView): TypedArray {
 }
 
 export function clamp(x: JsView, min: number, max: number): TypedArray {
-  return unary((v) => (v !== v ? v : v < min ? min : v > max ? max : v))(x);
+  return unary((v) => Math.min(Math.max(v, min), max))(x);
 }
 
 export function copy(x: JsView, dtype: DType): TypedArray {
