@@ -11,3 +11,4 @@ export { getBackend, setBackend, availableBackends } from './backends/index.ts';
 export type { DType, TypedArray } from './dtype.ts';
 export * from './errors.ts';
 export { Generator, generator } from './random.ts';
+export * from './io/index.ts';

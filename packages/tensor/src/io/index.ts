@@ -2,3 +2,4 @@ export { bfloat16ToFloat32, bfloat16ToFloat32Bits, float16ToFloat32, float16ToFl
 export { DTYPE_SIZES, MAX_HEADER_LENGTH, type RawTensor, READABLE_DTYPES, type SafetensorsTensorInfo } from './safetensors.ts';
 export { parseSafetensors, SafetensorsFile } from './safetensors-read.ts';
 export { serializeSafetensors, writeSafetensors } from './safetensors-write.ts';
+export { loadTensors, saveTensors } from './tensor-files.ts';
