@@ -1,0 +1,5 @@
+export * from './options.ts';
+export * from './plugin.ts';
+export * from './progress.ts';
+export * from './run-directory.ts';
+export { writeFileAtomic } from './atomic-write.ts';
