@@ -1,27 +1,66 @@
 import { Command, CommanderError } from 'commander';
+import { setBackend } from '@glassbox/tensor';
+import { infoCommand } from './commands/info.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { runDemo } from './demo.ts';
+import { type GlobalOptions, parseSeed } from './global-options.ts';
+import { createOutput } from './output.ts';
+
+/** Errors print as one line; --verbose adds the stack. */
+function report(error: unknown, verbose: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`glassbox: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+}
+
+// Piping into `head` closes stdout early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 const program = new Command()
   .name('glassbox')
   .description('A workbench for mechanistic interpretability.')
-  .option('--verbose', 'print stack traces on error')
+  .option('--backend <name>', 'tensor backend: js | wasm | gpu (default: the fastest available, or GLASSBOX_BACKEND)')
+  .option('--threads <n>', 'worker threads for backends that use them')
   .option('--seed <n>', 'random seed', '0')
+  .option('--out <dir>', 'folder for run directories', 'runs')
+  .option('--json', 'machine-readable output')
+  .option('--quiet', 'print only errors')
+  .option('--verbose', 'print stack traces on error')
+  .showSuggestionAfterError(true)
   .exitOverride()
-  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  .configureOutput({
+    // Commander's own errors (unknown option, missing argument) become one line too.
+    outputError: (text, write) => write(`glassbox: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+  })
+  .hook('preAction', () => {
+    const { backend } = program.opts<GlobalOptions>();
+    if (backend) setBackend(backend);
+  });
+
+program
+  .command('info')
+  .description('show the tensor backends available and selected')
+  .action(async () => infoCommand(createOutput(program.opts<GlobalOptions>())));
+
+program
+  .command('inspect <path>')
+  .description('summarise a safetensors file, SAE folder, model folder or run directory')
+  .action(async (path: string) => inspectCommand(path, createOutput(program.opts<GlobalOptions>())));
 
 program
   .command('demo')
   .description('run the end-to-end demonstration')
   .action(async () => {
-    const { seed } = program.opts<{ seed: string }>();
-    await runDemo({ seed: Number(seed) });
+    await runDemo({ seed: parseSeed(program.opts<GlobalOptions>().seed) });
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
-  const verbose = program.opts<{ verbose?: boolean }>().verbose;
-  process.stderr.write(`glassbox: ${verbose && error instanceof Error ? error.stack : error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  report(error, program.opts<GlobalOptions>().verbose === true);
   process.exit(1);
 }

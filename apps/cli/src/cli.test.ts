@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const fixture = fileURLToPath(new URL('../../../packages/tensor/src/fixtures/mixed-dtypes.safetensors', import.meta.url));
+
+/** Runs the real CLI in a child process, as a user would. */
+export function glassbox(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [tsx, main, ...args], { encoding: 'utf8', env: { ...process.env, GLASSBOX_BACKEND: '' } });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('glassbox CLI', () => {
+  it('info --json lists the backends', () => {
+    const { code, stdout } = glassbox('--json', 'info');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).backends.available).toContain('js');
+  });
+
+  it('inspect summarises a safetensors file', () => {
+    const { code, stdout } = glassbox('--json', 'inspect', fixture);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary.kind).toBe('safetensors');
+    expect(summary.tensors.find((t: { name: string }) => t.name === 'bf16_matrix')).toEqual({ name: 'bf16_matrix', dtype: 'BF16', shape: [3, 2] });
+  });
+
+  describe('bad input exits non-zero with one clear line and no stack trace', () => {
+    it.each([
+      { args: ['infoo'], code: 2, message: /unknown command 'infoo'.*Did you mean info\?/ },
+      { args: ['--backend', 'wsm', 'info'], code: 1, message: /unknown backend.*given "wsm"\. Did you mean `js`\?/ },
+      { args: ['inspect', 'no/such/file.safetensors'], code: 1, message: /no such file or folder.*given no\/such\/file\.safetensors/ },
+      { args: ['--seed', '-3', 'demo'], code: 1, message: /argument `--seed`; expected a non-negative integer/ },
+    ])('$args', ({ args, code, message }) => {
+      const result = glassbox(...args);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+  });
+
+  it('--verbose adds the stack trace', () => {
+    const result = glassbox('--verbose', 'inspect', 'no/such/file.safetensors');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,98 @@
+import { type CommandDescriptor, type OptionSpec, RunDirectory, type RunResult, resolveOptions, silentProgress, terminalProgress } from '@glassbox/core';
+import { Generator, getBackend } from '@glassbox/tensor';
+import type { Command } from 'commander';
+import { type GlobalOptions, parseSeed } from './global-options.ts';
+import { createOutput } from './output.ts';
+
+/** Loads `--model` for commands that need one; supplied by the app, which knows the model packages. */
+export type ModelLoader = (path: string) => Promise<unknown>;
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function flag(name: string, spec: OptionSpec): string {
+  return spec.type === 'boolean' ? `--${kebab(name)}` : `--${kebab(name)} <value>`;
+}
+
+function help(spec: OptionSpec): string {
+  const choices = spec.type === 'enum' ? ` (${spec.choices.join(' | ')})` : '';
+  const fallback = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+  return `${spec.description}${choices} [default: ${fallback}]`;
+}
+
+/** Interrupts on Ctrl-C: the first asks the command to stop at a safe point, the second exits at once. */
+function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nglassbox: stopping at the next checkpoint (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/**
+ * Adds a plugin's command to the CLI: schema options become flags, and the action builds the
+ * run directory and context, runs the command and prints its summary.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: commands carry their own option schemas
+export function addPluginCommand(program: Command, descriptor: CommandDescriptor<any>, loadModel?: ModelLoader): void {
+  const command = program.command(descriptor.name).description(descriptor.description);
+  for (const [name, spec] of Object.entries(descriptor.options as Record<string, OptionSpec>)) command.option(flag(name, spec), help(spec));
+  if (descriptor.needsModel) command.requiredOption('--model <path>', 'model folder or run directory');
+  command.option('--resume <run>', 'continue an interrupted run from its last checkpoint');
+  command.action(async (given: Record<string, unknown>) => {
+    const globals = program.opts<GlobalOptions>();
+    const { model: modelPath, resume, ...optionValues } = given;
+    const options = resolveOptions(descriptor.name, descriptor.options, optionValues);
+    const seed = parseSeed(globals.seed);
+    const runDir = resume
+      ? await RunDirectory.open(String(resume))
+      : await RunDirectory.create({
+          root: globals.out,
+          name: descriptor.name,
+          command: ['glassbox', ...process.argv.slice(2)],
+          config: { ...options, ...(modelPath ? { model: modelPath } : {}) },
+          seed,
+          backend: getBackend().name,
+        });
+    if (resume) await runDir.resume();
+    const out = createOutput(globals);
+    const model = descriptor.needsModel && loadModel ? await loadModel(String(modelPath)) : undefined;
+    const interrupt = interruptSignal();
+    let result: RunResult;
+    try {
+      result = await descriptor.run(
+        {
+          model,
+          backend: getBackend().name,
+          runDir,
+          rng: Generator.fromSeed(seed),
+          progress: globals.quiet || globals.json ? silentProgress : terminalProgress(),
+          signal: interrupt.signal,
+          log: (line) => out.line(line),
+        },
+        options,
+      );
+    } catch (error) {
+      await runDir.finish('failed');
+      throw error;
+    } finally {
+      interrupt.dispose();
+    }
+    if (interrupt.signal.aborted) {
+      await runDir.finish('interrupted');
+      process.stderr.write(`glassbox: interrupted; resume with --resume ${runDir.path}\n`);
+      process.exitCode = 130;
+      return;
+    }
+    await runDir.finish('done');
+    if (out.wantsJson) out.json({ run: runDir.path, ...result });
+    else {
+      for (const line of result.summary) out.line(line);
+      out.line(`run: ${runDir.path}`);
+    }
+  });
+}
