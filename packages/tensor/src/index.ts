@@ -12,3 +12,5 @@ export type { DType, TypedArray } from './dtype.ts';
 export * from './errors.ts';
 export { Generator, generator } from './random.ts';
 export * from './io/index.ts';
+export * from './nn/index.ts';
+export * from './optim/index.ts';

@@ -1,0 +1,11 @@
+export { Module, StateDictError } from './module.ts';
+export type { LoadStateDictOptions, LoadStateDictResult } from './module.ts';
+export { ModuleList } from './module-list.ts';
+export { Linear, uniformInit } from './linear.ts';
+export type { LinearOptions } from './linear.ts';
+export { Embedding } from './embedding.ts';
+export type { EmbeddingOptions } from './embedding.ts';
+export { LayerNorm } from './layer-norm.ts';
+export type { LayerNormOptions } from './layer-norm.ts';
+export { RMSNorm } from './rms-norm.ts';
+export type { RMSNormOptions } from './rms-norm.ts';

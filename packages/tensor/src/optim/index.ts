@@ -1,0 +1,11 @@
+export { Optimizer } from './optimizer.ts';
+export type { Hyper, ParamState, OptimizerStateDict } from './optimizer.ts';
+export { SGD } from './sgd.ts';
+export type { SGDOptions } from './sgd.ts';
+export { Adam, AdamBase } from './adam.ts';
+export type { AdamOptions } from './adam.ts';
+export { AdamW } from './adamw.ts';
+export { clipGradNorm } from './clip-grad-norm.ts';
+export type { ClipGradNormOptions } from './clip-grad-norm.ts';
+export { LRScheduler, constantSchedule, linearWarmup, cosineWithWarmup } from './schedules.ts';
+export type { Schedule, CosineScheduleOptions, LRSchedulerState } from './schedules.ts';
