@@ -142,7 +142,10 @@ export const gradients: GradientTable = {
   ge: 'not-differentiable',
   where: ({ grad, inputs: [cond] }) => [null, where(cond!, grad, 0), where(cond!, 0, grad)],
   clamp: ({ grad, attrs, inputs: [x] }) => [mul(grad, cast(mul(ge(x!, attrs.min), le(x!, attrs.max)), 'float32'))],
-  cast: ({ grad, inputs: [x] }) => [x!.dtype === 'float32' ? cast(grad, 'float32') : null],
+  // With float32 and int32 the only dtypes, every recorded cast crosses between float and integer,
+  // where PyTorch records no gradient (truncation is flat almost everywhere). A second float dtype
+  // would bring back a pass-through rule for float-to-float casts.
+  cast: 'not-differentiable',
   sum: ({ grad, attrs, inputs: [x] }) => [expand(restoreAxes(grad, x!.shape, attrs.axes), x!.shape)],
   max: extremeGrad,
   min: extremeGrad,
@@ -181,7 +184,10 @@ export const gradients: GradientTable = {
   layerNorm: ({ grad, attrs, inputs }) => {
     const x = inputs[0]!;
     const weight = attrs.hasWeight ? inputs[1]! : null;
-    const centered = sub(x, mean(x, -1, true));
+    // Centre twice: the second pass removes the float32 rounding of the first mean, which would
+    // otherwise cost digits on rows whose mean is large against their spread.
+    const roughly = sub(x, mean(x, -1, true));
+    const centered = sub(roughly, mean(roughly, -1, true));
     const rstd = div(1, sqrt(add(mean(mul(centered, centered), -1, true), attrs.eps)));
     const xhat = mul(centered, rstd);
     const dxhat = weight ? mul(grad, weight) : grad;
@@ -207,9 +213,10 @@ export const gradients: GradientTable = {
     // d/dlogits = (softmax − onehot(target)) · g, zero on ignored rows.
     const classes = logits!.shape[1]!;
     const ignored = eq(targets!, attrs.ignoreIndex);
-    const valid = cast(eq(ignored, 0), 'float32');
     const hot = cast(oneHot(where(ignored, 0, targets!), classes), 'float32');
-    const rowScale = reshape(mul(grad, valid), [-1, 1]);
+    // Select rather than multiply by a mask: with every target ignored the mean's gradient is
+    // Inf, and Inf · 0 would put NaN on rows that PyTorch gives exactly zero.
+    const rowScale = reshape(where(ignored, 0, grad), [-1, 1]);
     return [mul(sub(softmax(logits!, 1), hot), rowScale), null];
   },
 };

@@ -4,7 +4,7 @@ import { normalizeAxis } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { arange } from '../creation.ts';
 import { cast, eq, ge, le, sub, where } from './elementwise.ts';
-import { flatten, reshape, transpose, unsqueeze } from './movement.ts';
+import { flatten, reshape, slice, transpose, unsqueeze } from './movement.ts';
 import { fromHandle } from './util.ts';
 
 function requireIndex(op: string, index: Tensor, arg = 'index'): void {
@@ -41,7 +41,9 @@ export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tenso
   if (src.rank !== index.rank || src.shape.some((d, i) => d < index.shape[i]!)) {
     throw new ShapeError('src is smaller than index', { op: 'scatterAdd', arg: 'src', expected: `at least ${formatShape(index.shape)}`, given: formatShape(src.shape) });
   }
-  const values = cast(src, base.dtype);
+  // As torch.scatter_add, only the leading index-shaped block of a larger src is used; the kernel
+  // reads src by index position, so cut it to that block (a recorded slice, so src gets its gradient).
+  const values = cast(slice(src, index.shape.map((d) => [0, d] as const)), base.dtype);
   const handle = base.backend.kernels.scatterAdd(base, a, index, values);
   return track('scatterAdd', [base, index, values], { axis: a }, fromHandle(base.backend, handle, base.shape, base.dtype));
 }

@@ -76,7 +76,8 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
       if (seen !== undefined && seen !== d && seen !== 1 && d !== 1) {
         throw new ShapeError(`size of index '${c}' differs between operands`, { op: 'einsum', arg: `operands[${i}]`, expected: String(seen), given: String(d) });
       }
-      sizes.set(c, Math.max(seen ?? d, d));
+      // A size-1 index broadcasts against any size, 0 included.
+      sizes.set(c, seen === undefined || seen === 1 ? d : seen);
     });
   });
   // Sum out letters that appear in only one operand and not in the output.

@@ -4,7 +4,7 @@ import { normalizeAxes, normalizeAxis, sizeOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { abs, add, cast, div, eq, exp, log, mul, sqrt, sub, where } from './elementwise.ts';
 import { flatten, reshape } from './movement.ts';
-import { fromHandle } from './util.ts';
+import { fromHandle, scalarTensor } from './util.ts';
 
 export type Axes = number | readonly number[] | undefined;
 
@@ -53,7 +53,12 @@ export function variance(x: Tensor, axes?: Axes, options: { correction?: number;
 /** The p-norm over axes: p = 1, 2 or Infinity. */
 export function norm(x: Tensor, p: 1 | 2 | typeof Number.POSITIVE_INFINITY = 2, axes?: Axes, keepDim = false): Tensor {
   if (p === 1) return sum(abs(x), axes, keepDim);
-  if (p === 2) return sqrt(sum(mul(x, x), axes, keepDim));
+  if (p === 2) {
+    // sqrt has an infinite slope at 0; as in PyTorch, the gradient at a zero vector is 0, not NaN.
+    const squares = sum(mul(x, x), axes, keepDim);
+    const zero = eq(squares, 0);
+    return where(zero, 0, sqrt(where(zero, 1, squares)));
+  }
   if (p === Number.POSITIVE_INFINITY) return max(abs(x), axes, keepDim);
   throw new ValueError('unsupported norm order', { op: 'norm', arg: 'p', expected: '1, 2 or Infinity', given: String(p) });
 }
@@ -61,7 +66,8 @@ export function norm(x: Tensor, p: 1 | 2 | typeof Number.POSITIVE_INFINITY = 2, 
 /** log(sum(exp(x))) computed stably by shifting with the (constant) maximum. */
 export function logsumexp(x: Tensor, axes?: Axes, keepDim = false): Tensor {
   const resolved = normalizeAxes('logsumexp', axes, x.rank);
-  const peak = max(x, resolved, true).detach();
+  // Over an empty axis there is no maximum, and the answer is log(0) = -Inf, as in PyTorch.
+  const peak = resolved.some((a) => x.shape[a] === 0) ? scalarTensor(0, 'float32', x.backend) : max(x, resolved, true).detach();
   // An all -Inf slice would give -Inf - -Inf; shifting by 0 there keeps the answer -Inf.
   const shift = where(eq(abs(peak), Number.POSITIVE_INFINITY), 0, peak);
   const out = add(log(sum(exp(sub(x, shift)), resolved, true)), shift);

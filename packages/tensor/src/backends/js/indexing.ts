@@ -27,7 +27,7 @@ function gatherOffsets(
   const counter = new Array<number>(index.shape.length).fill(0);
   for (let flat = 0; flat < idx.length; flat++) {
     const i = idx[flat]!;
-    checkIndex(op, i, shape[axis]!);
+    checkIndex(op, i, shape[axis] ?? 1);
     let target = 0;
     for (let d = 0; d < counter.length; d++) target += (d === axis ? i : counter[d]!) * strides[d]!;
     visit(flat, target);
