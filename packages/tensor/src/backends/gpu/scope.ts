@@ -1,0 +1,59 @@
+import { GpuBuffer, setScopeHooks } from './buffer.ts';
+
+/** Buffers reachable from a value through tensors (and their .grad), arrays, Maps, Sets and plain objects. */
+function reachable(value: unknown, found: Set<GpuBuffer>, seen: Set<object>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  const v = value as { handle?: unknown; grad?: unknown };
+  if (v.handle instanceof GpuBuffer) {
+    found.add(v.handle);
+    reachable(v.grad, found, seen);
+    return;
+  }
+  if (Array.isArray(value) || value instanceof Set) for (const item of value) reachable(item, found, seen);
+  else if (value instanceof Map) for (const item of value.values()) reachable(item, found, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) reachable(item, found, seen);
+}
+
+const scopes: GpuBuffer[][] = [];
+
+setScopeHooks({
+  onCreate(buffer) {
+    scopes[scopes.length - 1]?.push(buffer);
+  },
+});
+
+/**
+ * The one scope helper for device memory: runs `fn`, then frees every gpu buffer created inside
+ * except those reachable from its result (tensors, arrays, Maps, Sets, plain objects, a tensor's
+ * .grad) and those passed to keep(). Survivors move to the enclosing scope. Tensors created inside
+ * and stored elsewhere (a model's parameters, an optimizer's state) must be kept, or they are freed;
+ * using a freed tensor throws.
+ */
+export function tidy<T>(fn: () => T): T {
+  const created: GpuBuffer[] = [];
+  scopes.push(created);
+  let result: T | undefined;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new TypeError('tidy() takes a synchronous function');
+  } finally {
+    scopes.pop();
+    const survivors = new Set<GpuBuffer>();
+    reachable(result, survivors, new Set());
+    const outer = scopes[scopes.length - 1];
+    for (const buffer of created) {
+      if (buffer.freed) continue;
+      if (buffer.kept) continue;
+      if (survivors.has(buffer)) outer?.push(buffer);
+      else buffer.free();
+    }
+  }
+  return result;
+}
+
+/** Exempts a tensor's device memory from every enclosing tidy(); dispose() or the garbage collector frees it. */
+export function keep<T extends { handle: unknown }>(tensor: T): T {
+  if (tensor.handle instanceof GpuBuffer) tensor.handle.kept = true;
+  return tensor;
+}
