@@ -168,8 +168,10 @@ async function memorySteps(steps: number): Promise<PageReport['memory']> {
   const before = gpuMemory().liveBuffers;
   const deviceBefore = deviceObjects.live;
   for (let i = 0; i < steps; i++) await run();
-  // webgpu frees a buffer once the kernels reading it have run: let the queue drain.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // webgpu frees a buffer once the kernels reading it have run: let the queue drain (slowly on a busy machine).
+  for (let waited = 0; deviceObjects.live > deviceBefore && waited < 5000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return { before, after: gpuMemory().liveBuffers, deviceBefore, deviceAfter: deviceObjects.live, steps };
 }
 
