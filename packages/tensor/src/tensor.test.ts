@@ -74,6 +74,29 @@ describe('Tensor views', () => {
   });
 });
 
+describe('batched matmul', () => {
+  it('matches per-batch products for merged, unit-separated and broadcast batch layouts', () => {
+    const a = reshape(arange(2 * 1 * 3 * 2 * 4, { dtype: 'float32' }), [2, 1, 3, 2, 4]);
+    const b = reshape(arange(4 * 5, { dtype: 'float32' }), [4, 5]);
+    const shuffled = permute(reshape(arange(3 * 2 * 2 * 4, { dtype: 'float32' }), [3, 2, 2, 4]), [1, 0, 2, 3]);
+    for (const [x, y] of [
+      [a, b],
+      [shuffled, b],
+      [a, permute(reshape(arange(2 * 5 * 4, { dtype: 'float32' }), [2, 1, 1, 5, 4]), [0, 1, 2, 4, 3])],
+    ] as const) {
+      const product = matmul(x, y);
+      const batchShape = product.shape.slice(0, -2);
+      const xs = reshape(expand(x, [...batchShape, ...x.shape.slice(-2)]), [-1, ...x.shape.slice(-2)]);
+      const ys = reshape(expand(y, [...batchShape, ...y.shape.slice(-2)]), [-1, ...y.shape.slice(-2)]);
+      const flat = reshape(product, [-1, ...product.shape.slice(-2)]);
+      for (let i = 0; i < xs.shape[0]!; i++) {
+        const one = (t: typeof xs) => slice(t, [[i, i + 1]]).squeeze(0);
+        expect(one(flat).toArray()).toEqual(matmul(one(xs), one(ys)).toArray());
+      }
+    }
+  });
+});
+
 describe('errors name the op, argument and shapes', () => {
   it('matmul inner dimension mismatch', () => {
     expect(() => matmul(zeros([2, 3]), zeros([4, 5]))).toThrow(/matmul: inner dimensions differ; argument `b`; expected shape \[\.\.\., 3, n\].*given \[4, 5\]/);

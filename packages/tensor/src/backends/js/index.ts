@@ -7,15 +7,37 @@ import { matmulF32 } from './matmul.ts';
 import { argmax, argmin, crossEntropy, cumsum, layerNorm, logSoftmax, max, min, rmsNorm, softmax, sum } from './reduce.ts';
 import { forEachOffset, type JsView } from './strided.ts';
 
-/** Batched matmul: walks the (already broadcast) batch dimensions and runs the blocked kernel on each. */
+/** The single stride that walks all batch dimensions in order, or null when they do not merge. */
+function mergedBatchStride(shape: readonly number[], strides: readonly number[]): number | null {
+  let stride: number | null = null;
+  let next = 0; // the stride the next outer (non-unit) dimension must have
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    if (stride === null) stride = strides[i]!;
+    else if (strides[i] !== next) return null;
+    next = strides[i]! * shape[i]!;
+  }
+  return stride ?? 0;
+}
+
+/** Batched matmul: one call to the blocked kernel when the batch dimensions merge, else one per batch entry. */
 function matmul(a: JsView, b: JsView): TypedArray {
   const rank = a.shape.length;
   const [m, k] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
   const n = b.shape[rank - 1]!;
   const batchShape = a.shape.slice(0, -2);
-  const out = new Float32Array(sizeOf(batchShape) * m * n);
+  const batch = sizeOf(batchShape);
+  const out = new Float32Array(batch * m * n);
   const aData = a.handle as Float32Array;
   const bData = b.handle as Float32Array;
+  const aBatch = mergedBatchStride(batchShape, a.strides.slice(0, -2));
+  const bBatch = mergedBatchStride(batchShape, b.strides.slice(0, -2));
+  if (aBatch !== null && bBatch !== null) {
+    const aStrides = [aBatch, a.strides[rank - 2]!, a.strides[rank - 1]!] as const;
+    const bStrides = [bBatch, b.strides[rank - 2]!, b.strides[rank - 1]!] as const;
+    matmulF32(aData, a.offset, aStrides, bData, b.offset, bStrides, out, batch, m, k, n);
+    return out;
+  }
   const aStrides = [0, a.strides[rank - 2]!, a.strides[rank - 1]!] as const;
   const bStrides = [0, b.strides[rank - 2]!, b.strides[rank - 1]!] as const;
   const aOffsets: number[] = [];
