@@ -17,7 +17,10 @@ describe('glassbox CLI', () => {
   it('info --json lists the backends', () => {
     const { code, stdout } = glassbox('--json', 'info');
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).backends.available).toContain('js');
+    const { backends } = JSON.parse(stdout);
+    expect(backends.available).toContain('js');
+    // No GPU context exists in Node without headless-gl: the report must say so, not pretend.
+    expect(backends.gpu.device).toBe('cpu-fallback');
   });
 
   it('inspect summarises a safetensors file', () => {

@@ -1,16 +1,19 @@
-import { availableBackends, getBackend } from '@glassbox/tensor';
+import { availableBackends, getBackend, gpu } from '@glassbox/tensor';
 import type { Output } from '../output.ts';
 
 export interface BackendInfo {
   available: string[];
   selected: string;
+  /** What gpu.js actually runs on here: a real device, or its CPU fallback. */
+  gpu: { mode: string; device: string; renderer: string | null; note: string };
 }
 
 export function backendInfo(): BackendInfo {
-  return { available: availableBackends(), selected: getBackend().name };
+  const { mode, device, renderer, note } = gpu.gpuInfo();
+  return { available: availableBackends(), selected: getBackend().name, gpu: { mode, device, renderer, note } };
 }
 
-/** `glassbox info`: which backends exist and which one is in use. */
+/** `glassbox info`: which backends exist, which one is in use, and what the gpu backend runs on. */
 export async function infoCommand(out: Output): Promise<void> {
   const info = backendInfo();
   if (out.wantsJson) {
@@ -19,4 +22,5 @@ export async function infoCommand(out: Output): Promise<void> {
   }
   out.line(`backends: ${info.available.join(', ')}`);
   out.line(`selected: ${info.selected}`);
+  out.line(`gpu: mode ${info.gpu.mode} on ${info.gpu.device}${info.gpu.renderer ? ` (${info.gpu.renderer})` : ''}. ${info.gpu.note}`);
 }
