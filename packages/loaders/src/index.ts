@@ -1,0 +1,12 @@
+export { type CheckpointErrorDetails, type CheckpointErrorKind, CheckpointError, TokenizerError } from './errors.ts';
+export { type WeightEntry, WeightFiles } from './weight-files.ts';
+export type { Architecture, HfConfig, SourceTensor, WeightRecipe } from './architectures/architecture.ts';
+export { gpt2 } from './architectures/gpt2.ts';
+export { gptNeox } from './architectures/gpt-neox.ts';
+export { ARCHITECTURES, Checkpoint, type LoadedModel, loadPretrained, loadWeightsInto, readHfConfig } from './checkpoint.ts';
+export { type CheckpointRevision, CheckpointSeries } from './checkpoint-series.ts';
+export { describeModel, type ModelDescription } from './describe-model.ts';
+export { BYTE_TO_CHAR, CHAR_TO_BYTE, toByteLevel } from './tokenizer/byte-level.ts';
+export { GPT2_PATTERN, preTokenize } from './tokenizer/pre-tokenize.ts';
+export { type AddedToken, BpeTokenizer, type BpeTokenizerOptions, type ToTokensOptions } from './tokenizer/bpe-tokenizer.ts';
+export { type LoadTokenizerOptions, loadTokenizer, tokenizerFromJson, tokenizerFromVocabAndMerges } from './tokenizer/load-tokenizer.ts';
