@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { setBackend } from '@glassbox/tensor';
 import { infoCommand } from './commands/info.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { predictCommand, type PredictOptions } from './commands/predict.ts';
+import { trainModelCommand } from './commands/train-model.ts';
+import { loadModel } from './load-model.ts';
+import { addPluginCommand } from './run-plugin-command.ts';
+import { attributionPlugin } from '@glassbox/plugin-attribution';
 import { runDemo } from './demo.ts';
 import { type GlobalOptions, parseSeed } from './global-options.ts';
 import { createOutput } from './output.ts';
@@ -42,8 +47,24 @@ const program = new Command()
 
 program
   .command('info')
-  .description('show the tensor backends available and selected')
-  .action(async () => infoCommand(createOutput(program.opts<GlobalOptions>())));
+  .description('show the tensor backends available and selected; with --model, summarise a model')
+  .option('--model <path>', 'a Hugging Face model folder, a run directory or a checkpoint folder')
+  .action(async ({ model }: { model?: string }) => infoCommand(createOutput(program.opts<GlobalOptions>()), model));
+
+program
+  .command('predict')
+  .description("print a model's top next tokens after a prompt")
+  .requiredOption('--model <path>', 'a Hugging Face model folder, a run directory or a checkpoint folder')
+  .option('--text <text>', 'the prompt, tokenized with the model folder\'s tokenizer')
+  .option('--tokens <ids>', 'the prompt as comma-separated token ids')
+  .option('--top <k>', 'how many tokens to show', '5')
+  .action(async ({ model, ...options }: PredictOptions & { model: string }) => predictCommand(await loadModel(model), options, createOutput(program.opts<GlobalOptions>())));
+
+const modelLoader = async (path: string) => (await loadModel(path)).model;
+addPluginCommand(program, trainModelCommand, modelLoader);
+/** The plugins this CLI composes; each contributes its commands. */
+const plugins = [attributionPlugin()];
+for (const plugin of plugins) for (const command of plugin.commands) addPluginCommand(program, command, modelLoader);
 
 program
   .command('inspect <path>')

@@ -47,7 +47,7 @@ export function addPluginCommand(program: Command, descriptor: CommandDescriptor
     const globals = program.opts<GlobalOptions>();
     const { model: modelPath, resume, ...optionValues } = given;
     const options = resolveOptions(descriptor.name, descriptor.options, optionValues);
-    const seed = parseSeed(globals.seed);
+    const seed = resume ? (await RunDirectory.open(String(resume))).info.seed : parseSeed(globals.seed);
     const runDir = resume
       ? await RunDirectory.open(String(resume))
       : await RunDirectory.create({
@@ -69,6 +69,7 @@ export function addPluginCommand(program: Command, descriptor: CommandDescriptor
           model,
           backend: getBackend().name,
           runDir,
+          resumed: Boolean(resume),
           rng: Generator.fromSeed(seed),
           progress: globals.quiet || globals.json ? silentProgress : terminalProgress(),
           signal: interrupt.signal,

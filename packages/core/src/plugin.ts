@@ -13,6 +13,8 @@ export interface RunContext<Model = unknown> {
   /** Seeded from the run's seed: the only source of randomness a plugin should use. */
   readonly rng: Generator;
   readonly progress: ProgressReporter;
+  /** True when this run continues an interrupted one (`--resume`): pick up from its last checkpoint. */
+  readonly resumed: boolean;
   /** Aborted on Ctrl-C: stop at the next safe point, leaving a resumable checkpoint. */
   readonly signal: AbortSignal;
   /** A line for the user (suppressed by --quiet). */

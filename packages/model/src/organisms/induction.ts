@@ -271,6 +271,8 @@ export interface TrainInductionOptions extends InductionOrganismOptions {
   runDir?: string;
   onProgress?: (progress: TrainProgress) => void;
   signal?: AbortSignal;
+  /** Continue from the latest checkpoint in runDir. */
+  resume?: boolean;
 }
 
 /**
@@ -304,6 +306,6 @@ export async function trainInduction(options: TrainInductionOptions): Promise<{ 
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const result = await trainer.run();
+  const result = await trainer.run({ resume: options.resume ?? false });
   return { model, report: inductionReport(model, evalTokens), result };
 }
