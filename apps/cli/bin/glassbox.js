@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the CLI from its TypeScript source through tsx: no build step.
+// Runs the CLI from its TypeScript source with tsx as a loader: no build step, and Ctrl-C reaches the CLI itself.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx/cli');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const result = spawnSync(process.execPath, [tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
+// Ctrl-C reaches the whole process group; the CLI handles it, this wrapper only waits for it.
+process.on('SIGINT', () => {});
+const result = spawnSync(process.execPath, ['--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

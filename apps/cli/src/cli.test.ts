@@ -1,17 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { glassbox } from './testing/run-cli.ts';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 const fixture = fileURLToPath(new URL('../../../packages/tensor/src/fixtures/mixed-dtypes.safetensors', import.meta.url));
-
-/** Runs the real CLI in a child process, as a user would. */
-export function glassbox(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [tsx, main, ...args], { encoding: 'utf8', env: { ...process.env, GLASSBOX_BACKEND: '' } });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe('glassbox CLI', () => {
   it('info --json lists the backends', () => {

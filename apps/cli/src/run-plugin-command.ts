@@ -1,5 +1,5 @@
 import { type CommandDescriptor, type OptionSpec, RunDirectory, type RunResult, resolveOptions, silentProgress, terminalProgress } from '@glassbox/core';
-import { Generator, getBackend } from '@glassbox/tensor';
+import { Generator, ValueError, getBackend } from '@glassbox/tensor';
 import type { Command } from 'commander';
 import { type GlobalOptions, parseSeed } from './global-options.ts';
 import { createOutput } from './output.ts';
@@ -41,15 +41,21 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
 export function addPluginCommand(program: Command, descriptor: CommandDescriptor<any>, loadModel?: ModelLoader): void {
   const command = program.command(descriptor.name).description(descriptor.description);
   for (const [name, spec] of Object.entries(descriptor.options as Record<string, OptionSpec>)) command.option(flag(name, spec), help(spec));
-  if (descriptor.needsModel) command.requiredOption('--model <path>', 'model folder or run directory');
+  if (descriptor.needsModel) command.option('--model <path>', 'model folder or run directory (required)');
   command.option('--resume <run>', 'continue an interrupted run from its last checkpoint');
   command.action(async (given: Record<string, unknown>) => {
     const globals = program.opts<GlobalOptions>();
-    const { model: modelPath, resume, ...optionValues } = given;
+    const { resume, ...givenValues } = given;
+    // A resumed run continues with the configuration it was started with, seed and model included.
+    const previous = resume ? await RunDirectory.open(String(resume)) : null;
+    const { model: modelPath, ...optionValues } = previous ? previous.info.config : givenValues;
     const options = resolveOptions(descriptor.name, descriptor.options, optionValues);
-    const seed = resume ? (await RunDirectory.open(String(resume))).info.seed : parseSeed(globals.seed);
-    const runDir = resume
-      ? await RunDirectory.open(String(resume))
+    if (descriptor.needsModel && typeof modelPath !== 'string') {
+      throw new ValueError('this command needs a model', { op: descriptor.name, arg: '--model', expected: 'a model folder, run directory or checkpoint folder', given: 'nothing' });
+    }
+    const seed = previous ? previous.info.seed : parseSeed(globals.seed);
+    const runDir = previous
+      ? previous
       : await RunDirectory.create({
           root: globals.out,
           name: descriptor.name,

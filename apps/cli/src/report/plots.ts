@@ -108,7 +108,11 @@ export function circuitGraph(options: { title: string; nodes: readonly GraphNode
   const byLayer = new Map<number, GraphNode[]>();
   for (const node of options.nodes) byLayer.set(node.layer, [...(byLayer.get(node.layer) ?? []), node]);
   const position = new Map<string, { x: number; y: number }>();
-  for (const [layer, nodes] of byLayer) nodes.forEach((node, i) => position.set(node.id, { x: layer, y: i - (nodes.length - 1) / 2 }));
+  for (const [layer, nodes] of byLayer) {
+    nodes.forEach((node, i) => {
+      position.set(node.id, { x: layer, y: i - (nodes.length - 1) / 2 });
+    });
+  }
   const edges = options.edges.flatMap((e) => {
     const a = position.get(e.from);
     const b = position.get(e.to);
