@@ -7,7 +7,8 @@ import { trainModelCommand } from './commands/train-model.ts';
 import { loadModel } from './load-model.ts';
 import { addPluginCommand } from './run-plugin-command.ts';
 import { attributionPlugin } from '@glassbox/plugin-attribution';
-import { runDemo } from './demo.ts';
+import { runDemo } from './demo/demo.ts';
+import { silentProgress, terminalProgress } from '@glassbox/core';
 import { type GlobalOptions, parseSeed } from './global-options.ts';
 import { createOutput } from './output.ts';
 
@@ -75,7 +76,17 @@ program
   .command('demo')
   .description('run the end-to-end demonstration')
   .action(async () => {
-    await runDemo({ seed: parseSeed(program.opts<GlobalOptions>().seed) });
+    const globals = program.opts<GlobalOptions>();
+    const out = createOutput(globals);
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    await runDemo({
+      seed: parseSeed(globals.seed),
+      out: globals.out,
+      progress: globals.quiet || globals.json ? silentProgress : terminalProgress(),
+      signal: controller.signal,
+      log: (line) => out.line(line),
+    });
   });
 
 try {

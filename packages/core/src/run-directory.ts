@@ -33,6 +33,8 @@ export interface CreateRunOptions {
   backend: string;
   versions?: Record<string, string>;
   now?: Date;
+  /** The folder's exact name instead of `<timestamp>-<name>`: for stages nested in a larger run. */
+  folderName?: string;
 }
 
 function timestamp(date: Date): string {
@@ -63,7 +65,7 @@ export class RunDirectory {
       throw new ValueError('bad run name', { op: 'RunDirectory.create', arg: 'name', expected: 'letters, digits and dashes', given: JSON.stringify(options.name) });
     }
     const root = resolve(options.root ?? 'runs');
-    const base = `${timestamp(options.now ?? new Date())}-${options.name}`;
+    const base = options.folderName ?? `${timestamp(options.now ?? new Date())}-${options.name}`;
     await mkdir(root, { recursive: true });
     // Two runs started in the same second get distinct folders.
     let path = join(root, base);
