@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { type Benchmark, README_PATH, RESULTS_DIR, replaceMarkedSection, writeJsonAtomic } from './harness.ts';
 import { gpuBenchmark } from './gpu.bench.ts';
 import { matmulBenchmark } from './matmul.bench.ts';
+import { wasmBenchmark } from './wasm.bench.ts';
 
 /** Every benchmark, in run order; add new `*.bench.ts` modules here. */
-const benchmarks: readonly Benchmark[] = [matmulBenchmark, gpuBenchmark];
+const benchmarks: readonly Benchmark[] = [matmulBenchmark, gpuBenchmark, wasmBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

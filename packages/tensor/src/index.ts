@@ -8,6 +8,7 @@ export type { GradientTable, GradRule, GradContext } from './autograd/gradients.
 export type { OpAttrs, OpName } from './autograd/op-attrs.ts';
 export type { Backend, KernelTable, KernelName, View } from './backend.ts';
 export { getBackend, setBackend, availableBackends } from './backends/index.ts';
+export { tidy, keep, wasmMemoryStats, setWasmThreads, wasmThreads } from './backends/wasm/index.ts';
 export * as gpu from './backends/gpu/index.ts';
 export type { DType, TypedArray } from './dtype.ts';
 export * from './errors.ts';
