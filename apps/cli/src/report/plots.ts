@@ -124,7 +124,7 @@ export function circuitGraph(options: { title: string; nodes: readonly GraphNode
     background: 'white',
     title: options.title,
     width: 120 * Math.max(2, byLayer.size),
-    height: 48 * Math.max(2, ...[...byLayer.values()].map((n) => n.length)),
+    height: 64 * Math.max(2, ...[...byLayer.values()].map((n) => n.length)),
     layer: [
       {
         data: { values: edges },
@@ -140,12 +140,12 @@ export function circuitGraph(options: { title: string; nodes: readonly GraphNode
       },
       {
         data: { values: nodes },
-        mark: { type: 'circle', size: 500, color: '#f2f2f2', stroke: '#444', opacity: 1 },
+        mark: { type: 'circle', size: 160, color: '#f2f2f2', stroke: '#444', opacity: 1 },
         encoding: { x: { field: 'x', type: 'quantitative', ...hidden }, y: { field: 'y', type: 'quantitative', ...hidden } },
       },
       {
         data: { values: nodes },
-        mark: { type: 'text', fontSize: 10 },
+        mark: { type: 'text', fontSize: 11, dy: 16, baseline: 'top' },
         encoding: { x: { field: 'x', type: 'quantitative', ...hidden }, y: { field: 'y', type: 'quantitative', ...hidden }, text: { field: 'label' } },
       },
     ],
