@@ -2,4 +2,4 @@ export * from './options.ts';
 export * from './plugin.ts';
 export * from './progress.ts';
 export * from './run-directory.ts';
-export { writeFileAtomic } from './atomic-write.ts';
+

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { ValueError, saveTensors, type Tensor } from '@glassbox/tensor';
-import { writeFileAtomic } from './atomic-write.ts';
+import { type Tensor, ValueError, saveTensors, writeFileAtomic } from '@glassbox/tensor';
 
 export interface Manifest {
   name: string;

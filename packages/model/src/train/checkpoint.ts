@@ -1,7 +1,6 @@
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LRSchedulerState, type OptimizerStateDict, type RawTensor, SafetensorsFile, type Tensor, ValueError, tensor, writeSafetensors } from '@glassbox/tensor';
-import { temporarySibling, writeJsonAtomic } from './atomic-write.ts';
+import { type LRSchedulerState, type OptimizerStateDict, type RawTensor, SafetensorsFile, type Tensor, ValueError, temporarySibling, tensor, writeJsonAtomic, writeSafetensors } from '@glassbox/tensor';
 
 /** Everything a checkpoint holds: enough to evaluate the model, and to resume training bit-identically. */
 export interface Checkpoint {

@@ -1,7 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AdamW, Generator, LRScheduler, type Module, type Schedule, Tensor, ValueError, clipGradNorm, constantSchedule, cosineWithWarmup } from '@glassbox/tensor';
-import { writeFileAtomic, writeJsonAtomic } from './atomic-write.ts';
+import { AdamW, Generator, LRScheduler, type Module, type Schedule, Tensor, ValueError, clipGradNorm, constantSchedule, cosineWithWarmup, writeFileAtomic, writeJsonAtomic } from '@glassbox/tensor';
 import { checkpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 

@@ -3,3 +3,4 @@ export { DTYPE_SIZES, MAX_HEADER_LENGTH, type RawTensor, READABLE_DTYPES, type S
 export { parseSafetensors, SafetensorsFile } from './safetensors-read.ts';
 export { serializeSafetensors, writeSafetensors } from './safetensors-write.ts';
 export { loadTensors, saveTensors } from './tensor-files.ts';
+export { syncDirectory, temporarySibling, writeFileAtomic, writeJsonAtomic } from './atomic-write.ts';

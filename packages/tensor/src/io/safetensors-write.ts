@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import { DTypeError, ShapeError, ValueError } from '../errors.ts';
 import { HOST_LITTLE_ENDIAN, METADATA_KEY, type RawTensor } from './safetensors.ts';
 
@@ -129,40 +126,10 @@ export function serializeSafetensors(tensors: Record<string, RawTensor>, metadat
 }
 
 /**
- * Writes a safetensors file atomically: the bytes go to a temporary file in the same directory,
- * which is flushed to disk and then renamed over `path`. A crash leaves either the old file or the
- * new one, never a partial one; on failure the temporary file is removed and the error rethrown.
+ * Writes a safetensors file atomically (see writeFileAtomic): a crash leaves either the old file or
+ * the new one, never a partial one.
  */
 export async function writeSafetensors(path: string, tensors: Record<string, RawTensor>, metadata?: Record<string, string>): Promise<void> {
   // Serialise first, so that bad input fails before anything touches the disk.
-  const bytes = serializeSafetensors(tensors, metadata);
-  const directory = dirname(path);
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(temporary, 'wx');
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temporary, path);
-  } catch (e) {
-    await handle?.close().catch(() => {});
-    await rm(temporary, { force: true }).catch(() => {});
-    throw e;
-  }
-  await syncDirectory(directory);
-}
-
-/** Flushes the directory entry for the rename; not every platform allows this, so it is best effort. */
-async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch {
-    // Windows cannot open directories this way; the rename itself has still happened.
-  } finally {
-    await handle?.close().catch(() => {});
-  }
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
