@@ -1,0 +1,40 @@
+import { type Tensor, noGrad, tensor } from '@glassbox/tensor';
+
+/**
+ * Removes from each decoder row's gradient its component along the row, so a step moves rows
+ * along the unit sphere to first order: g_i ← g_i − (g_i · w_i) w_i / ‖w_i‖². W [d_sae, d].
+ */
+export function projectDecoderGradient(W: Tensor): void {
+  if (!W.grad) return;
+  const [rows, d] = [W.shape[0]!, W.shape[1]!];
+  const w = W.data() as Float32Array;
+  const g = Float32Array.from(W.grad.data());
+  for (let r = 0; r < rows; r++) {
+    const base = r * d;
+    let dot = 0;
+    let sq = 0;
+    for (let j = 0; j < d; j++) {
+      dot += g[base + j]! * w[base + j]!;
+      sq += w[base + j]! * w[base + j]!;
+    }
+    if (sq === 0) continue;
+    const c = dot / sq;
+    for (let j = 0; j < d; j++) g[base + j] = g[base + j]! - c * w[base + j]!;
+  }
+  W.grad = tensor(g, { shape: W.shape, backend: W.backend });
+}
+
+/** Rescales each row of W [d_sae, d] to unit norm, in place (zero rows stay zero). */
+export function normalizeDecoderRows(W: Tensor): void {
+  const [rows, d] = [W.shape[0]!, W.shape[1]!];
+  const w = W.data() as Float32Array;
+  for (let r = 0; r < rows; r++) {
+    const base = r * d;
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq += w[base + j]! * w[base + j]!;
+    if (sq === 0) continue;
+    const inv = 1 / Math.sqrt(sq);
+    for (let j = 0; j < d; j++) w[base + j] = w[base + j]! * inv;
+  }
+  noGrad(() => W.copyFrom(tensor(w, { shape: W.shape, backend: W.backend })));
+}
