@@ -15,3 +15,14 @@ export const DEMO_ORGANISM = {
 
 /** Repeated-random-token prompts for the induction scores at each checkpoint. */
 export const EVAL_BATCH = 32;
+
+/** The SAE the demo trains on the residual stream entering layer 1. */
+export const DEMO_SAE = {
+  hookName: 'blocks.1.hook_resid_pre',
+  architecture: 'topk',
+  dSae: 128,
+  k: 4,
+  steps: 600,
+  batchSize: 256,
+  lr: 1e-3,
+} as const;

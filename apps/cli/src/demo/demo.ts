@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { type ProgressReporter, RunDirectory } from '@glassbox/core';
 import { repeatedRandomTokens } from '@glassbox/model';
 import { Generator, getBackend, noGrad } from '@glassbox/tensor';
-import { circuitGraph, heatmap, lineChart } from '../report/plots.ts';
+import { circuitGraph, heatmap, histogram, lineChart } from '../report/plots.ts';
 import { describeInductionCircuit } from './circuit-summary.ts';
-import { DEMO_ORGANISM } from './demo-config.ts';
+import { DEMO_ORGANISM, DEMO_SAE } from './demo-config.ts';
 import { circuitStage } from './stage-circuit.ts';
+import { saeStage } from './stage-sae.ts';
 import { trainStage } from './stage-train.ts';
 
 export interface DemoOptions {
@@ -54,6 +55,27 @@ export async function runDemo(options: DemoOptions): Promise<string> {
       series: heads.map((h) => ({ name: `L1H${h}`, points: trained.checkpoints.map((c) => [c.step, c.induction[1]![h]!] as const) })),
     }),
   );
+
+  const sae = await run.time('sae', () => saeStage({ runPath: run.path, model: trained.model, seed: options.seed, progress: options.progress, signal: options.signal }));
+  if (options.signal.aborted) {
+    await run.finish('interrupted');
+    return run.path;
+  }
+  const densityPlot = await plot(
+    'sae-density.svg',
+    histogram({ title: 'SAE latent density (log10 fraction of tokens firing; dead latents not shown)', xTitle: 'log10 density', values: Array.from(sae.metrics.featureDensity).filter((d) => d > 0).map(Math.log10), bins: 30 }),
+  );
+  const m = sae.metrics;
+  const d = sae.downstream;
+  const latentRows = sae.topLatents
+    .map((l) => {
+      const ex = l.top
+        .slice(0, 3)
+        .map((e) => `${e.context.window.map((t, i) => (i === e.context.focus ? `**${t}**` : String(t))).join(' ')} (${e.activation.toFixed(2)})`)
+        .join('; ');
+      return `| ${l.latent} | ${l.count} | ${ex} |`;
+    })
+    .join('\n');
 
   const circuit = await run.time('circuit', () => circuitStage({ runPath: run.path, model: trained.model, seed: options.seed, progress: options.progress, signal: options.signal }));
   const found = describeInductionCircuit(final, circuit.circuit);
@@ -110,7 +132,25 @@ ${scoreTable}
 
 ![previous-token head](${prevPattern}) ![induction head](${indPattern})
 
-## 2. The induction circuit
+## 2. A sparse autoencoder on the residual stream
+
+A ${DEMO_SAE.architecture} SAE (d_sae ${DEMO_SAE.dSae}, k ${DEMO_SAE.k}) trained for ${DEMO_SAE.steps} steps of ${DEMO_SAE.batchSize} activations of \`${DEMO_SAE.hookName}\`, saved in SAELens format in \`sae/topk/\`. On held-out text:
+
+| L0 | FVU | explained variance | cosine | CE loss recovered | KL score | dead | dense |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${fmt(m.l0)} | ${fmt(m.fvu)} | ${fmt(m.explainedVariance)} | ${fmt(m.cosineSimilarity)} | ${fmt(d.ceLossRecovered)} | ${fmt(d.klScore)} | ${fmt(m.deadFraction)} | ${fmt(m.denseFraction)} |
+
+Clean loss ${fmt(d.cleanLoss)}, with the SAE spliced in ${fmt(d.splicedLoss)}, with the activation zero-ablated ${fmt(d.zeroAblationLoss)}.
+
+![density](${densityPlot})
+
+The most frequent latents and their strongest contexts (token ids; the token where the latent fires in bold):
+
+| latent | fires on | top contexts (activation) |
+| ---: | ---: | --- |
+${latentRows}
+
+## 3. The induction circuit
 
 ${circuit.summaries.patch.map((l) => `- ${l}`).join('\n')}
 
