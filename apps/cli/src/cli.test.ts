@@ -28,6 +28,7 @@ describe('glassbox CLI', () => {
       { args: ['--backend', 'wsm', 'info'], code: 1, message: /unknown backend.*given "wsm"\. Did you mean `/ },
       { args: ['inspect', 'no/such/file.safetensors'], code: 1, message: /no such file or folder.*given no\/such\/file\.safetensors/ },
       { args: ['--seed', '-3', 'demo'], code: 1, message: /argument `--seed`; expected a non-negative integer/ },
+      { args: ['--threads', '0', 'info'], code: 1, message: /argument `--threads`; expected an integer in \[1, 64\]/ },
     ])('$args', ({ args, code, message }) => {
       const result = glassbox(...args);
       expect(result.code).toBe(code);

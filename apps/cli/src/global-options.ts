@@ -18,3 +18,11 @@ export function parseSeed(raw: string): number {
   }
   return seed;
 }
+
+export function parseThreads(raw: string): number {
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new ValueError('bad option value', { op: 'glassbox', arg: '--threads', expected: 'an integer in [1, 64]', given: JSON.stringify(raw) });
+  }
+  return threads;
+}

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { setBackend } from '@glassbox/tensor';
+import { setBackend, setWasmThreads } from '@glassbox/tensor';
 import { infoCommand } from './commands/info.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { predictCommand, type PredictOptions } from './commands/predict.ts';
@@ -10,7 +10,7 @@ import { attributionPlugin } from '@glassbox/plugin-attribution';
 import { sdlPlugin } from '@glassbox/plugin-sdl';
 import { runDemo } from './demo/demo.ts';
 import { silentProgress, terminalProgress } from '@glassbox/core';
-import { type GlobalOptions, parseSeed } from './global-options.ts';
+import { type GlobalOptions, parseSeed, parseThreads } from './global-options.ts';
 import { createOutput } from './output.ts';
 
 /** Errors print as one line; --verbose adds the stack. */
@@ -43,8 +43,9 @@ const program = new Command()
     outputError: (text, write) => write(`glassbox: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
   })
   .hook('preAction', () => {
-    const { backend } = program.opts<GlobalOptions>();
+    const { backend, threads } = program.opts<GlobalOptions>();
     if (backend) setBackend(backend);
+    if (threads !== undefined) setWasmThreads(parseThreads(threads));
   });
 
 program

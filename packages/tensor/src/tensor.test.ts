@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AnomalyError,
   AutogradError,
+  log,
+  setAnomalyMode,
   ShapeError,
   ValueError,
   arange,
@@ -144,5 +147,24 @@ describe('autograd', () => {
   it('backward needs a seed for non-scalars', () => {
     const x = ones([2], { requiresGrad: true });
     expect(() => x.mul(2).backward()).toThrow(AutogradError);
+  });
+});
+
+describe('anomaly mode', () => {
+  it('names the first op whose output holds NaN or Inf, forward and backward', () => {
+    setAnomalyMode(true);
+    try {
+      const x = tensor([1, 0, -1], { requiresGrad: true });
+      expect(() => log(x)).toThrow(AnomalyError);
+      expect(() => log(x)).toThrow(/^log: output contains Inf; expected finite values; given -Infinity at flat index 1/);
+      const y = tensor([1, 0], { requiresGrad: true });
+      // sqrt(0) is fine forward; its gradient 1/(2·0) is not.
+      const loss = y.sqrt().sum();
+      expect(() => loss.backward()).toThrow(/^sqrt backward \(div\): output contains Inf/);
+    } finally {
+      setAnomalyMode(false);
+    }
+    // Off by default: NaN flows through silently, as in PyTorch.
+    expect(Number.isNaN(log(tensor([-1])).item())).toBe(true);
   });
 });

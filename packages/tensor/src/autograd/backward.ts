@@ -2,7 +2,7 @@ import { AutogradError, ShapeError, formatShape } from '../errors.ts';
 import { add, onesLike } from '../ops/index.ts';
 import { shapesEqual } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { checkFinite, isAnomalyMode, noGrad } from './graph.ts';
+import { checkFinite, inBackwardOf, isAnomalyMode, noGrad } from './graph.ts';
 import { gradients } from './gradients.ts';
 
 /** Tensors reachable from `root` through the tape, inputs before the ops that use them. */
@@ -70,12 +70,14 @@ export function backward(root: Tensor, seed?: Tensor): void {
       if (!node) continue;
       const rule = gradients[node.op];
       if (rule === 'not-differentiable') continue;
-      const inputGrads = (rule as (args: unknown) => ReadonlyArray<Tensor | null>)({
-        inputs: node.inputs,
-        output: t,
-        grad,
-        attrs: node.attrs,
-      });
+      const inputGrads = inBackwardOf(node.op, () =>
+        (rule as (args: unknown) => ReadonlyArray<Tensor | null>)({
+          inputs: node.inputs,
+          output: t,
+          grad,
+          attrs: node.attrs,
+        }),
+      );
       node.inputs.forEach((input, j) => {
         const g = inputGrads[j];
         if (!g || !input.requiresGrad) return;

@@ -12,6 +12,19 @@ export interface GradNode<K extends OpName = OpName> {
 
 let gradEnabled = true;
 let anomalyMode = false;
+/** The op whose gradient rule is running, so anomalies inside a rule name the rule. */
+let backwardOf: string | null = null;
+
+/** Runs a gradient rule of `op`, attributing any anomaly inside it to `op backward`. */
+export function inBackwardOf<T>(op: string, fn: () => T): T {
+  const previous = backwardOf;
+  backwardOf = op;
+  try {
+    return fn();
+  } finally {
+    backwardOf = previous;
+  }
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -54,7 +67,7 @@ export function checkFinite(op: string, t: Tensor, what: string): void {
 
 /** Every op ends here: the output joins the tape when an input needs gradients. */
 export function track<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K], output: Tensor): Tensor {
-  if (anomalyMode) checkFinite(op, output, 'output');
+  if (anomalyMode) checkFinite(backwardOf ? `${backwardOf} backward (${op})` : op, output, 'output');
   if (gradEnabled && gradients[op] !== 'not-differentiable' && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
     output.node = { op, inputs, attrs } as GradNode;
