@@ -2,7 +2,6 @@ import { zerosLike } from '../creation.ts';
 import {
   add,
   cast,
-  concat,
   cumsum,
   div,
   eq,

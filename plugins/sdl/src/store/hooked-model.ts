@@ -1,7 +1,7 @@
 import { type Tensor, ValueError } from '@glassbox/tensor';
 
 /** A forward hook: sees a hook point's activation and may return a replacement. */
-export type ForwardHookFn = (activation: Tensor) => Tensor | undefined | void;
+export type ForwardHookFn = (activation: Tensor) => Tensor | undefined | undefined;
 
 /**
  * What this plugin needs from a model: one forward pass with forward hooks attached for that call
