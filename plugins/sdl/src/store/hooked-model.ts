@@ -1,7 +1,8 @@
 import { type Tensor, ValueError } from '@glassbox/tensor';
 
 /** A forward hook: sees a hook point's activation and may return a replacement. */
-export type ForwardHookFn = (activation: Tensor) => Tensor | undefined | undefined;
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks that only observe return nothing
+export type ForwardHookFn = (activation: Tensor) => Tensor | undefined | void;
 
 /**
  * What this plugin needs from a model: one forward pass with forward hooks attached for that call
