@@ -72,41 +72,39 @@ export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selection: 
     const g = f32(grad);
     // With fewer active entries than latents, strided access to W's columns beats transposing W.
     const strided = cols.length < width;
-    let dx: Tensor | null = null;
-    let dW: Tensor | null = null;
+    const needX = x.requiresGrad;
+    const needW = W.requiresGrad;
+    // One pass over the entries feeds both gradients: each touches the same rows of x and W.
+    const ws = needX ? f32(W) : null;
+    const wt = ws && !strided ? transposeMatrix(ws, dIn, width) : ws;
+    const xs = needW ? f32(x) : null;
+    const dxs = needX ? new Float32Array(batch * dIn) : null;
+    // Strided: accumulate straight into W's [d_in, d_sae] layout; else into rows of Wᵀ.
+    const acc = needW ? new Float32Array(width * dIn) : null;
+    if (dxs || acc) {
+      for (let r = 0; r < batch; r++) {
+        const xBase = r * dIn;
+        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
+          const ge = g[e]!;
+          if (ge === 0) continue;
+          const c = cols[e]!;
+          const [start, step] = strided ? [c, width] : [c * dIn, 1];
+          if (dxs && acc) {
+            for (let i = 0, w = start; i < dIn; i++, w += step) {
+              dxs[xBase + i] = dxs[xBase + i]! + ge * wt![w]!;
+              acc[w] = acc[w]! + ge * xs![xBase + i]!;
+            }
+          } else if (dxs) {
+            for (let i = 0, w = start; i < dIn; i++, w += step) dxs[xBase + i] = dxs[xBase + i]! + ge * wt![w]!;
+          } else if (acc) {
+            for (let i = 0, w = start; i < dIn; i++, w += step) acc[w] = acc[w]! + ge * xs![xBase + i]!;
+          }
+        }
+      }
+    }
+    const dx = dxs ? tensor(dxs, { shape: [batch, dIn], backend: x.backend }) : null;
+    const dW = acc ? tensor(strided ? acc : transposeMatrix(acc, width, dIn), { shape: [dIn, width], backend: W.backend }) : null;
     let db: Tensor | null = null;
-    if (x.requiresGrad) {
-      const ws = f32(W);
-      const wt = strided ? ws : transposeMatrix(ws, dIn, width);
-      const dxs = new Float32Array(batch * dIn);
-      for (let r = 0; r < batch; r++) {
-        const xBase = r * dIn;
-        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-          const ge = g[e]!;
-          if (ge === 0) continue;
-          const c = cols[e]!;
-          if (strided) for (let i = 0; i < dIn; i++) dxs[xBase + i] = dxs[xBase + i]! + ge * wt[i * width + c]!;
-          else for (let i = 0, wBase = c * dIn; i < dIn; i++) dxs[xBase + i] = dxs[xBase + i]! + ge * wt[wBase + i]!;
-        }
-      }
-      dx = tensor(dxs, { shape: [batch, dIn], backend: x.backend });
-    }
-    if (W.requiresGrad) {
-      const xs = f32(x);
-      const acc = new Float32Array(width * dIn);
-      for (let r = 0; r < batch; r++) {
-        const xBase = r * dIn;
-        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-          const ge = g[e]!;
-          if (ge === 0) continue;
-          const c = cols[e]!;
-          // Strided: accumulate straight into W's [d_in, d_sae] layout; else into rows of Wᵀ.
-          if (strided) for (let i = 0; i < dIn; i++) acc[i * width + c] = acc[i * width + c]! + ge * xs[xBase + i]!;
-          else for (let i = 0, wBase = c * dIn; i < dIn; i++) acc[wBase + i] = acc[wBase + i]! + ge * xs[xBase + i]!;
-        }
-      }
-      dW = tensor(strided ? acc : transposeMatrix(acc, width, dIn), { shape: [dIn, width], backend: W.backend });
-    }
     if (b?.requiresGrad) {
       const dbs = new Float32Array(width);
       for (let e = 0; e < cols.length; e++) dbs[cols[e]!] = dbs[cols[e]!]! + g[e]!;
@@ -140,34 +138,33 @@ export function sparseDecode(values: Tensor, W: Tensor, selection: SparseSelecti
   const out = tensor(outs, { shape: [batch, dOut], backend: W.backend });
   return customOp([values, W], out, (grad) => {
     const g = f32(grad);
-    let dv: Tensor | null = null;
-    let dW: Tensor | null = null;
-    if (values.requiresGrad) {
-      const dvs = new Float32Array(cols.length);
-      for (let r = 0; r < batch; r++) {
-        const gBase = r * dOut;
-        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-          const wBase = cols[e]! * dOut;
+    const dvs = values.requiresGrad ? new Float32Array(cols.length) : null;
+    const dws = W.requiresGrad ? new Float32Array(width * dOut) : null;
+    // One pass: the value gradient and the decoder-row gradient read the same rows of g and W.
+    for (let r = 0; r < batch; r++) {
+      const gBase = r * dOut;
+      for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
+        const wBase = cols[e]! * dOut;
+        const v = vs[e]!;
+        if (dvs && dws) {
+          let s = 0;
+          for (let i = 0; i < dOut; i++) {
+            const gi = g[gBase + i]!;
+            s += gi * ws[wBase + i]!;
+            dws[wBase + i] = dws[wBase + i]! + v * gi;
+          }
+          dvs[e] = s;
+        } else if (dvs) {
           let s = 0;
           for (let i = 0; i < dOut; i++) s += g[gBase + i]! * ws[wBase + i]!;
           dvs[e] = s;
-        }
-      }
-      dv = tensor(dvs, { shape: [cols.length], backend: values.backend });
-    }
-    if (W.requiresGrad) {
-      const dws = new Float32Array(width * dOut);
-      for (let r = 0; r < batch; r++) {
-        const gBase = r * dOut;
-        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-          const v = vs[e]!;
-          if (v === 0) continue;
-          const wBase = cols[e]! * dOut;
+        } else if (dws && v !== 0) {
           for (let i = 0; i < dOut; i++) dws[wBase + i] = dws[wBase + i]! + v * g[gBase + i]!;
         }
       }
-      dW = tensor(dws, { shape: [width, dOut], backend: W.backend });
     }
+    const dv = dvs ? tensor(dvs, { shape: [cols.length], backend: values.backend }) : null;
+    const dW = dws ? tensor(dws, { shape: [width, dOut], backend: W.backend }) : null;
     return [dv, dW];
   });
 }
