@@ -149,13 +149,7 @@ function resolveSlice(x: Tensor, ranges: readonly SliceRange[]): SliceSpec {
 export function slice(x: Tensor, ranges: readonly SliceRange[]): Tensor {
   const spec = resolveSlice(x, ranges);
   if (spec.every(([start, stop, step], i) => start === 0 && stop === x.shape[i] && step === 1)) return x;
-  let offset = x.offset;
-  const shape = spec.map(([start, stop, step], i) => {
-    offset += start * x.strides[i]!;
-    return Math.ceil((stop - start) / step);
-  });
-  const strides = spec.map(([, , step], i) => x.strides[i]! * step);
-  return track('slice', [x], { spec }, view(x, shape, strides, offset));
+  return track('slice', [x], { spec }, slicedView(x, spec));
 }
 
 /** `length` entries of one axis from `start`. */
@@ -209,9 +203,8 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return track('concat', inputs, { axis: a }, out);
 }
 
-/** A slice of a fresh buffer, without recording: for writing into it. */
-function sliceView(x: Tensor, ranges: readonly SliceRange[]): Tensor {
-  const spec = resolveSlice(x, ranges);
+/** The strided view a resolved slice selects, unrecorded: slice() records it; concat, pad and sliceScatter write into it. */
+function slicedView(x: Tensor, spec: SliceSpec): Tensor {
   let offset = x.offset;
   const shape = spec.map(([start, stop, step], i) => {
     offset += start * x.strides[i]!;
@@ -225,11 +218,16 @@ function sliceView(x: Tensor, ranges: readonly SliceRange[]): Tensor {
   );
 }
 
+/** A slice of a fresh buffer, for writing into it. */
+function sliceView(x: Tensor, ranges: readonly SliceRange[]): Tensor {
+  return slicedView(x, resolveSlice(x, ranges));
+}
+
 /** Zeros of `shape` with `src` written into the region `spec`: the gradient of slice. */
 export function sliceScatter(src: Tensor, shape: readonly number[], spec: SliceSpec): Tensor {
   const backend = src.backend;
   const out = fromHandle(backend, backend.kernels.fill(src.dtype, sizeOf(shape), 0), shape, src.dtype);
-  backend.kernels.assign(sliceView(out, spec), src);
+  backend.kernels.assign(slicedView(out, spec), src);
   return out;
 }
 
