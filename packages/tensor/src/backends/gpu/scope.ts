@@ -1,19 +1,7 @@
 import { GpuBuffer, setScopeHooks } from './buffer.ts';
+import { reachableHandles } from '../reachable-handles.ts';
 
-/** Buffers reachable from a value through tensors (and their .grad), arrays, Maps, Sets and plain objects. */
-function reachable(value: unknown, found: Set<GpuBuffer>, seen: Set<object>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  const v = value as { handle?: unknown; grad?: unknown };
-  if (v.handle instanceof GpuBuffer) {
-    found.add(v.handle);
-    reachable(v.grad, found, seen);
-    return;
-  }
-  if (Array.isArray(value) || value instanceof Set) for (const item of value) reachable(item, found, seen);
-  else if (value instanceof Map) for (const item of value.values()) reachable(item, found, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) reachable(item, found, seen);
-}
+const isGpuBuffer = (handle: unknown): handle is GpuBuffer => handle instanceof GpuBuffer;
 
 const scopes: GpuBuffer[][] = [];
 
@@ -39,8 +27,7 @@ export function tidy<T>(fn: () => T): T {
     if (result instanceof Promise) throw new TypeError('tidy() takes a synchronous function');
   } finally {
     scopes.pop();
-    const survivors = new Set<GpuBuffer>();
-    reachable(result, survivors, new Set());
+    const survivors = reachableHandles(result, isGpuBuffer, new Set<GpuBuffer>());
     const outer = scopes[scopes.length - 1];
     for (const buffer of created) {
       if (buffer.freed) continue;

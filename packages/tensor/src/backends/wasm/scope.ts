@@ -1,19 +1,7 @@
 import { hasWasmMemory, WasmBuffer, wasmMemory } from './memory.ts';
+import { reachableHandles } from '../reachable-handles.ts';
 
-/** Handles reachable from a value through tensors (and their .grad), arrays, Maps, Sets and plain objects. */
-function reachableBuffers(value: unknown, found: Set<WasmBuffer>, seen: Set<object>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  const v = value as { handle?: unknown; grad?: unknown };
-  if (v.handle instanceof WasmBuffer) {
-    found.add(v.handle);
-    reachableBuffers(v.grad, found, seen);
-    return;
-  }
-  if (Array.isArray(value) || value instanceof Set) for (const item of value) reachableBuffers(item, found, seen);
-  else if (value instanceof Map) for (const item of value.values()) reachableBuffers(item, found, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) reachableBuffers(item, found, seen);
-}
+const isWasmBuffer = (handle: unknown): handle is WasmBuffer => handle instanceof WasmBuffer;
 
 /**
  * Runs `fn` and then frees, at once, the WebAssembly memory of every tensor it created, except
@@ -31,8 +19,7 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
     if (result instanceof Promise) throw new TypeError('tidy() takes a synchronous function');
   } finally {
-    const survivors = new Set<WasmBuffer>();
-    reachableBuffers(result, survivors, new Set());
+    const survivors = reachableHandles(result, isWasmBuffer, new Set<WasmBuffer>());
     memory.closeScope(scope, survivors);
   }
   return result;
