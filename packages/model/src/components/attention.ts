@@ -1,4 +1,4 @@
-import { type Generator, Module, type Tensor, add, arange, einsum, gt, mul, softmax, sum, unsqueeze, where, zeros } from '@glassbox/tensor';
+import { type Generator, Module, type Tensor, add, arange, einsum, gt, keep, mul, softmax, sum, unsqueeze, where, zeros } from '@glassbox/tensor';
 import type { TransformerConfig } from '../config.ts';
 import { HookPoint } from '../hook-point.ts';
 import { normalInit } from './init.ts';
@@ -96,7 +96,8 @@ export class Attention extends Module {
     let mask = this.#masks.get(pos);
     if (!mask) {
       const index = arange(pos, { backend: this.W_Q.backend });
-      mask = where(gt(unsqueeze(index, 0), unsqueeze(index, 1)), Number.NEGATIVE_INFINITY, 0);
+      // Kept: the cache outlives the tidy() that the first forward pass may run in.
+      mask = keep(where(gt(unsqueeze(index, 0), unsqueeze(index, 1)), Number.NEGATIVE_INFINITY, 0));
       this.#masks.set(pos, mask);
     }
     return mask;
