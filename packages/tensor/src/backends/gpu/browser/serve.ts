@@ -5,9 +5,9 @@ import { build } from 'esbuild';
 import { type Page, chromium } from 'playwright-core';
 
 /** The page's script: the engine and the page bundled from source, Node's modules (file IO) stubbed out. */
-export async function bundlePage(): Promise<string> {
+export async function bundlePage(entry = new URL('./entry.ts', import.meta.url)): Promise<string> {
   const result = await build({
-    entryPoints: [new URL('./entry.ts', import.meta.url).pathname],
+    entryPoints: [entry.pathname],
     bundle: true,
     write: false,
     format: 'esm',
@@ -30,17 +30,21 @@ export async function bundlePage(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-/** Serves the page, its bundle and the op goldens from 127.0.0.1 on a free port. */
-export async function servePage(bundle: string): Promise<{ url: string; server: Server }> {
+/**
+ * Serves the page, its bundle and the op goldens from 127.0.0.1 on a free port; `isolated` sends
+ * the headers that make the page cross-origin isolated (SharedArrayBuffer, wasm threads).
+ */
+export async function servePage(bundle: string, { isolated = false } = {}): Promise<{ url: string; server: Server }> {
   const goldens = readFileSync(new URL('../../../fixtures/op-goldens.json', import.meta.url));
   const files: Record<string, [string, string | Buffer]> = {
     '/': ['text/html', '<!doctype html><html><body><script type="module" src="/bundle.js"></script></body></html>'],
     '/bundle.js': ['text/javascript', bundle],
     '/goldens.json': ['application/json', goldens],
   };
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer((req, res) => {
     const file = files[req.url ?? ''];
-    res.writeHead(file ? 200 : 404, { 'content-type': file?.[0] ?? 'text/plain' });
+    res.writeHead(file ? 200 : 404, { 'content-type': file?.[0] ?? 'text/plain', ...isolation });
     res.end(file?.[1] ?? 'not found');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,10 +53,11 @@ export async function servePage(bundle: string): Promise<{ url: string; server: 
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Flags for a quiet headless Chromium, plus what each GPU mode needs under SwiftShader. */
-export function chromiumArgs(mode: 'webgl2' | 'webgpu'): string[] {
+/** Flags for a quiet headless Chromium, plus what each GPU mode needs under SwiftShader (none for `cpu`). */
+export function chromiumArgs(mode: 'webgl2' | 'webgpu' | 'cpu'): string[] {
   const quiet = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   const swiftshader = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+  if (mode === 'cpu') return quiet;
   return mode === 'webgpu' ? [...quiet, ...swiftshader, '--enable-unsafe-webgpu'] : [...quiet, ...swiftshader];
 }
 
@@ -60,7 +65,7 @@ export function chromiumArgs(mode: 'webgl2' | 'webgpu'): string[] {
  * Opens the served page in a headless Chromium launched for `mode`, runs `fn` on it, and closes
  * the browser. Page errors are collected and handed to `fn`'s caller through `errors`.
  */
-export async function withPage<T>(mode: 'webgl2' | 'webgpu', url: string, fn: (page: Page, errors: string[]) => Promise<T>): Promise<T> {
+export async function withPage<T>(mode: 'webgl2' | 'webgpu' | 'cpu', url: string, fn: (page: Page, errors: string[]) => Promise<T>): Promise<T> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(mode) });
   try {
     const page = await browser.newPage();
