@@ -72,7 +72,8 @@ export class WasmMemory {
     try {
       memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
     } catch {
-      // No SharedArrayBuffer here (a browser page without cross-origin isolation): no workers then.
+      // A runtime without shared memory: no workers then. (Chromium creates it even without
+      // cross-origin isolation but cannot post it to a worker; browser-worker.ts checks that.)
       memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES });
       shared = false;
     }
