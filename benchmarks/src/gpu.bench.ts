@@ -91,7 +91,7 @@ function markdown(runs: readonly Run[]): string {
     '',
     ...cross,
     '',
-    'No real GPU was available: these are software rendering (SwiftShader) and gpu.js CPU modes only. Real-GPU figures (an H100 or H200, through WebGPU on NVIDIA Vulkan or headless-gl with EGL) are still missing.',
+    'These are software rendering (SwiftShader) and gpu.js CPU modes only; figures on a real GPU (WebGPU on NVIDIA Vulkan, from `src/gpu-device.ts`) follow below.',
   ].join('\n');
 }
 
