@@ -13,11 +13,14 @@ import {
   unaryExprs,
   whereExpr,
 } from './elementwise-kernels.ts';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing-kernels.ts';
 import { matmul } from './matmul.ts';
 import { WasmBuffer, wasmMemory } from './memory.ts';
 import { reduce } from './reduce-kernels.ts';
 import { reference } from './reference-kernels.ts';
 import { crossEntropy, layerNorm, rmsNorm, softmaxLike } from './row-kernels.ts';
+import { argReduce, cumsum } from './scan-kernels.ts';
+import { topk } from './topk-kernel.ts';
 import { addressOf, allocElements, checkLive, type WasmView } from './views.ts';
 
 function unary(op: UnaryKernelOp) {
@@ -74,8 +77,8 @@ const rawKernels: KernelTable<WasmBuffer> = {
   sum: reduce('sum'),
   max: reduce('max'),
   min: reduce('min'),
-  argmax: reference('argmax'),
-  argmin: reference('argmin'),
+  argmax: argReduce('argmax'),
+  argmin: argReduce('argmin'),
   copy,
   assign: (dst, src) => runMap({ key: 'assign', arity: 1, expr: identityExpr }, dst, [src]),
   fill: (dtype, size, value) => {
@@ -88,15 +91,15 @@ const rawKernels: KernelTable<WasmBuffer> = {
   where: (cond, a, b) => mapToNew({ key: `where:${cond.dtype}`, arity: 3, expr: whereExpr(cond.dtype) }, a.shape, a.dtype, [cond, a, b]),
   clamp: (x, min, max) =>
     x.dtype === 'float32' ? mapToNew({ key: 'clamp', arity: 1, params: 2, expr: clampExpr }, x.shape, x.dtype, [x], [min, max]) : clampReference(x, min, max),
-  cumsum: reference('cumsum'),
+  cumsum,
   softmax: softmaxLike('softmax'),
   logSoftmax: softmaxLike('logSoftmax'),
   matmul,
-  gather: reference('gather'),
-  scatterAdd: reference('scatterAdd'),
-  indexSelect: reference('indexSelect'),
-  indexAdd: reference('indexAdd'),
-  topk: reference('topk'),
+  gather,
+  scatterAdd,
+  indexSelect,
+  indexAdd,
+  topk,
   layerNorm,
   rmsNorm,
   crossEntropy,
