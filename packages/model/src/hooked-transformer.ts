@@ -92,6 +92,30 @@ export class HookedTransformer extends Module {
     return [...this.#hooks.keys()];
   }
 
+  /**
+   * Lists extra hook points under their names, right after the hook point `after` (and after any
+   * `<after>.…` points already there), until the returned function removes them. Splicing uses it for a dictionary's
+   * `<hook>.hook_sae_acts_post` and the like, so that hooks, runWithHooks and runWithCache accept
+   * those names as they accept the architecture's own.
+   */
+  addHookPoints(after: string, points: readonly HookPoint[]): () => void {
+    this.hookPoint(after);
+    for (const point of points) {
+      if (this.#hooks.has(point.name) || point.name === '') {
+        throw new ValueError('hook name already in use', { op: 'HookedTransformer.addHookPoints', arg: 'points', expected: 'new, non-empty hook names', given: JSON.stringify(point.name) });
+      }
+    }
+    const entries = [...this.#hooks];
+    let at = entries.findIndex(([name]) => name === after) + 1;
+    while (at < entries.length && entries[at]![0].startsWith(`${after}.`)) at++;
+    entries.splice(at, 0, ...points.map((p) => [p.name, p] as [string, HookPoint]));
+    this.#hooks.clear();
+    for (const [name, point] of entries) this.#hooks.set(name, point);
+    return () => {
+      for (const point of points) if (this.#hooks.get(point.name) === point) this.#hooks.delete(point.name);
+    };
+  }
+
   /** The hook point with this exact name; an unknown name raises a HookNameError suggesting the nearest names. */
   hookPoint(name: string): HookPoint {
     const hook = this.#hooks.get(name);

@@ -76,3 +76,5 @@ export {
 } from './organisms/modular-addition.ts';
 export { type BalancedParensData, balancedParensConfig, balancedParensData, isBalanced, PARENS, parensText } from './organisms/balanced-parens.ts';
 export { lastLogits, lastTokenAccuracy, lastTokenLoss } from './organisms/classification.ts';
+export { type Dictionary, reconstruct, SAE_HOOK_SHAPES, type SaeHookPoint, saeHookName } from './dictionary/dictionary.ts';
+export { type SpliceOptions, spliceDictionaries, withDictionaries } from './dictionary/splice.ts';

@@ -16,6 +16,7 @@ export { type PassCount, PassCounter, asHookedTransformer, withFrozenParams } fr
 export { type Granularity, type NodeKind, type NodeSpec, PATCHING_PRESETS, PRESET_NAMES, type PresetName } from './patching-presets.ts';
 export { type PatchDirection, type PatchingOptions, type PatchingResult, activationPatching } from './activation-patching.ts';
 export { attributionPatching } from './attribution-patching.ts';
+export { type FeatureNodeOptions, type FeaturePatchingResult, featureAttribution, featurePatching } from './feature-nodes.ts';
 export { type AtpStarOptions, type AtpStarResult, atpStar } from './atp-star.ts';
 export { type DownstreamNode, EdgeGraph, type UpstreamNode } from './edge-graph.ts';
 export { type EdgeForwardOptions, type EdgeRun, type UpstreamOverride, edgeForward, edgeProducts, upstreamOutputs } from './edge-forward.ts';

@@ -1,6 +1,3 @@
-export type { Dictionary } from './dictionary.ts';
-export { reconstruct } from './dictionary.ts';
-
 export { ARCHITECTURES, NORMALIZATIONS, defaultMatryoshkaWidths, needsK, saeConfig, validateSaeConfig } from './sae/config.ts';
 export type { ActivationNormalization, Architecture, DecoderNorm, SaeConfig } from './sae/config.ts';
 export { DEFAULT_STEP_CONTEXT, SparseAutoencoder, asRows } from './sae/sparse-autoencoder.ts';
@@ -43,10 +40,10 @@ export { ActivationStore } from './store/activation-store.ts';
 export type { ActivationStoreOptions, TokenDataset } from './store/activation-store.ts';
 export { captureActivation } from './store/hooked-model.ts';
 export type { ForwardHookFn, HookedModelLike } from './store/hooked-model.ts';
-export { downstreamMetrics, spliceHooks } from './eval/downstream.ts';
+export { downstreamMetrics } from './eval/downstream.ts';
 export { modelTopExamples } from './eval/model-examples.ts';
 export type { ModelExamplesOptions, TokenContext } from './eval/model-examples.ts';
-export type { DownstreamMetrics, SpliceOptions } from './eval/downstream.ts';
+export type { DownstreamMetrics } from './eval/downstream.ts';
 
 export { SparseFeatureData, mmcs } from './synthetic/sparse-features.ts';
 export type { SparseFeatureOptions } from './synthetic/sparse-features.ts';

@@ -1,7 +1,7 @@
 import { type Plugin, definePlugin } from '@glassbox/core';
 import { evalSaeCommand } from './commands/eval-sae.ts';
 import { TRAIN_SAE_OPTIONS, trainSaeCommand } from './commands/train-sae.ts';
-import { downstreamMetrics, spliceHooks } from './eval/downstream.ts';
+import { downstreamMetrics } from './eval/downstream.ts';
 import { evaluateDictionary } from './eval/metrics.ts';
 import { modelTopExamples } from './eval/model-examples.ts';
 import { latentLogitEffects, topActivatingExamples } from './eval/top-examples.ts';
@@ -25,7 +25,6 @@ export const sdlLibrary = {
   saveSaeLens,
   evaluateDictionary,
   downstreamMetrics,
-  spliceHooks,
   ActivationStore,
   topActivatingExamples,
   modelTopExamples,

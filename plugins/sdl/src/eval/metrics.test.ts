@@ -1,6 +1,6 @@
 import { type Tensor, matmul, tensor } from '@glassbox/tensor';
 import { describe, expect, it } from 'vitest';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 import { MetricsAccumulator, evaluateDictionary } from './metrics.ts';
 import { TopExamplesCollector, latentLogitEffects, topActivatingExamples } from './top-examples.ts';
 

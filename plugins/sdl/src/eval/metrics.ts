@@ -1,5 +1,5 @@
 import { type Tensor, ValueError, noGrad, reshape } from '@glassbox/tensor';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 
 export interface DensityHistogram {
   /** Bin edges in log10(density): bins + 1 increasing values. */

@@ -1,5 +1,5 @@
 import { type Tensor, narrow, noGrad } from '@glassbox/tensor';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 import { type HookedModelLike, captureActivation } from '../store/hooked-model.ts';
 import { type LatentExamples, TopExamplesCollector, type TopExamplesOptions } from './top-examples.ts';
 

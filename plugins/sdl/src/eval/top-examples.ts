@@ -1,5 +1,5 @@
 import { Generator, type Tensor, ValueError, matmul, noGrad, reshape, indexSelect, tensor } from '@glassbox/tensor';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 
 export interface ActivatingExample<C> {
   activation: number;

@@ -1,7 +1,7 @@
 import { Adam, Generator, type Tensor, exp, mul, noGrad, randn, relu, sum, tensor } from '@glassbox/tensor';
 import { assertAllClose } from '@glassbox/testing';
 import { describe, expect, it } from 'vitest';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 import { SparseFeatureData } from '../synthetic/sparse-features.ts';
 import { BatchTopKSae } from './batch-topk.ts';
 import { ARCHITECTURES, saeConfig } from './config.ts';

@@ -19,7 +19,7 @@ import {
   variance,
   zeros,
 } from '@glassbox/tensor';
-import type { Dictionary } from '../dictionary.ts';
+import type { Dictionary } from '@glassbox/model';
 import type { Architecture, DecoderNorm, SaeConfig } from './config.ts';
 import { validateSaeConfig } from './config.ts';
 

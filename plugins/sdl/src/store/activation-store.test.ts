@@ -1,15 +1,15 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HookedTransformer } from '@glassbox/model';
+import { type Dictionary, HookedTransformer, withDictionaries } from '@glassbox/model';
 import { Generator, type Tensor, tensor } from '@glassbox/tensor';
 import { assertAllClose } from '@glassbox/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dictionary } from '../dictionary.ts';
-import { downstreamMetrics, spliceHooks } from '../eval/downstream.ts';
+import { downstreamMetrics } from '../eval/downstream.ts';
 import { evaluateDictionary } from '../eval/metrics.ts';
 import { modelTopExamples } from '../eval/model-examples.ts';
 import { ARCHITECTURES, saeConfig } from '../sae/config.ts';
+import { createSae } from '../sae/create.ts';
 import { trainSaes } from '../train/trainer.ts';
 import { ActivationStore } from './activation-store.ts';
 import type { HookedModelLike } from './hooked-model.ts';
@@ -133,8 +133,19 @@ describe('splicing and downstream metrics', () => {
     expect(m.klDivergence).toBeGreaterThan(1e-4);
     expect(m.splicedLoss).not.toBeCloseTo(m.cleanLoss, 3);
     const clean = model.runWithHooks(x, {});
-    const patched = model.runWithHooks(x, { fwdHooks: spliceHooks(halving, { errorTerm: true }) });
+    const patched = withDictionaries(model, [halving], { includeError: true }, () => model.runWithHooks(x, {}));
     assertAllClose(patched, clean.data(), { rtol: 1e-5, atol: 1e-5 });
+  });
+
+  it.each(['topk', 'jumprelu'] as const)('%s SAEs splice into the model through its Dictionary contract', (architecture) => {
+    const sae = createSae(saeConfig({ architecture, dIn: 16, dSae: 32, k: 4, hookName: HOOK }), { generator: Generator.fromSeed(3) });
+    const clean = model.runWithHooks(x, {});
+    const { logits, cache } = withDictionaries(model, [sae], { includeError: true }, () => model.runWithCache(x, { namesFilter: (n) => n.startsWith(`${HOOK}.`) }));
+    assertAllClose(logits, clean.data(), { rtol: 1e-5, atol: 1e-5 });
+    const latents = cache.get(`${HOOK}.hook_sae_acts_post`);
+    expect(latents.shape).toEqual([...x.shape, 32]);
+    assertAllClose(latents, sae.encode(cache.get(`${HOOK}.hook_sae_input`)).data(), { atol: 1e-6 });
+    assertAllClose(cache.get(`${HOOK}.hook_sae_recons`), sae.decode(latents).data(), { atol: 1e-5 });
   });
 });
 
