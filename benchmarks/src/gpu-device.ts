@@ -13,15 +13,14 @@
  *   pnpm exec tsx src/gpu-device.ts [--out results/gpu-device.json] [--max-size 4096]
  * and `--readme` (with the same --out) rewrites the README's gpu-device section from that file.
  * GLASSBOX_WEBGPU_MODULE names the `webgpu` package's index.js where gpu.js's copy cannot be found
- * (a bundled copy of this script, say).
+ * (a bundled copy of this script, say); the gpu backend's node-webgpu.ts reads it.
  */
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { type Backend, type Tensor, add, exp, gelu, gpu, matmul, setWasmThreads, softmax, tensor } from '../../packages/tensor/src/index.ts';
 import { benchStep } from '../../packages/tensor/src/backends/gpu/bench-core.ts';
 import { gpuBackend } from '../../packages/tensor/src/backends/gpu/index.ts';
@@ -50,13 +49,7 @@ interface Contender {
   threads: number;
 }
 
-interface Adapter {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  fallback: boolean;
-}
+type Adapter = gpu.WebGpuAdapter;
 
 interface Setup {
   /** Whether the gpu contender runs: a WebGPU adapter answered and gpu.js runs in webgpu mode. */
@@ -96,64 +89,20 @@ function nvidiaSmi(): string | null {
   return run.status === 0 ? run.stdout.trim() : null;
 }
 
-/** The `webgpu` package's module: from GLASSBOX_WEBGPU_MODULE, else the copy gpu.js resolves. */
-async function loadDawn(): Promise<{ create(flags: string[]): unknown; globals: Record<string, unknown> }> {
-  let path = process.env.GLASSBOX_WEBGPU_MODULE;
-  if (!path) {
-    const fromTensor = createRequire(new URL('../../packages/tensor/package.json', import.meta.url));
-    path = createRequire(fromTensor.resolve('gpu.js')).resolve('webgpu');
-  }
-  return import(pathToFileURL(path).href);
-}
-
-type Native = Record<string, unknown>;
-
-/**
- * gpu.js assigns a function to `device.onuncapturederror`, which Dawn's Node binding refuses
- * ("invalid value to onuncapturederror", and addEventListener likewise), failing every kernel. Keep
- * the handler aside instead: Dawn prints uncaptured errors to stderr by itself.
- */
-function keepErrorHandlerAside(gpuApi: { requestAdapter(options?: unknown): Promise<unknown> }): void {
-  const requestAdapter = gpuApi.requestAdapter.bind(gpuApi);
-  const patched = async (options?: unknown) => {
-    const adapter = (await requestAdapter(options)) as Native | null;
-    if (!adapter) return adapter;
-    const requestDevice = (adapter.requestDevice as (d?: unknown) => Promise<Native>).bind(adapter);
-    Object.defineProperty(adapter, 'requestDevice', {
-      value: async (descriptor?: unknown) => {
-        const device = await requestDevice(descriptor);
-        let handler: unknown = null;
-        Object.defineProperty(device, 'onuncapturederror', { configurable: true, get: () => handler, set: (fn: unknown) => (handler = fn) });
-        return device;
-      },
-    });
-    return adapter;
-  };
-  Object.defineProperty(gpuApi, 'requestAdapter', { value: patched, configurable: true });
-}
-
-/** Puts Dawn's `navigator.gpu` where gpu.js looks for it, finds the adapter and starts gpu.js in webgpu mode. */
+/** gpu.js in webgpu mode through the backend's own setup (Dawn in Node); what the adapter is, or why there is none. */
 async function setUpWebGpu(log: (line: string) => void): Promise<Setup> {
-  let gpuApi: { requestAdapter(): Promise<unknown> };
+  let info: gpu.GpuInfo;
   try {
-    const dawn = await loadDawn();
-    Object.assign(globalThis, dawn.globals);
-    gpuApi = dawn.create([]) as typeof gpuApi;
+    info = await gpu.prepareGpu({ mode: 'webgpu' });
   } catch (cause) {
-    return { ready: false, adapter: null, software: false, problem: `Dawn (the webgpu package) did not load: ${String(cause instanceof Error ? cause.message : cause).split('\n')[0]}` };
+    if (!(cause instanceof gpu.WebGpuUnavailableError)) throw cause;
+    return { ready: false, adapter: null, software: false, problem: cause.message };
   }
-  keepErrorHandlerAside(gpuApi);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpuApi, hardwareConcurrency: os.cpus().length }, configurable: true, writable: true });
-  const found = (await gpuApi.requestAdapter()) as { info: Adapter & { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean } | null;
-  if (!found) return { ready: false, adapter: null, software: false, problem: 'Dawn loaded but found no WebGPU adapter (no Vulkan loader or driver?)' };
-  const { vendor, architecture, device, description } = found.info;
-  const adapter: Adapter = { vendor, architecture, device, description, fallback: Boolean(found.info.isFallbackAdapter ?? found.isFallbackAdapter) };
+  const adapter = info.adapter;
   log(`adapter: ${JSON.stringify(adapter)}`);
-  const software = adapter.fallback || /swiftshader|llvmpipe|lavapipe|software/i.test(`${vendor} ${architecture} ${device} ${description}`);
-  const info = gpu.configureGpu({ mode: 'webgpu' });
   log(`gpuInfo: ${JSON.stringify(info)}`);
-  if (info.mode !== 'webgpu') return { ready: false, adapter, software, problem: `gpu.js chose ${info.mode}, not webgpu` };
-  return { ready: true, adapter, software, problem: software ? 'the adapter is a software renderer, not a GPU' : null };
+  if (info.mode !== 'webgpu' || !adapter) return { ready: false, adapter, software: false, problem: `gpu.js chose ${info.mode}, not webgpu` };
+  return { ready: true, adapter, software: adapter.software, problem: adapter.software ? 'the adapter is a software renderer, not a GPU' : null };
 }
 
 /** Runs `work` once (untimed), then as many times as fit TARGET_MS (1 to 10); the median in ms and the first run's. */

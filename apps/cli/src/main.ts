@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { setBackend, setWasmThreads } from '@glassbox/tensor';
+import { gpu, setBackend, setWasmThreads } from '@glassbox/tensor';
 import { infoCommand } from './commands/info.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { predictCommand, type PredictOptions } from './commands/predict.ts';
@@ -29,7 +29,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const program = new Command()
   .name('glassbox')
   .description('A workbench for mechanistic interpretability.')
-  .option('--backend <name>', 'tensor backend: js | wasm | gpu (default: the fastest available, or GLASSBOX_BACKEND)')
+  .option('--backend <name>', 'tensor backend: js | wasm | gpu (default: the fastest available, or GLASSBOX_BACKEND); GLASSBOX_GPU_MODE picks the gpu mode, webgpu included (in Node through Dawn: a Vulkan driver and glibc 2.38 or newer)')
   .option('--threads <n>', 'worker threads for backends that use them')
   .option('--seed <n>', 'random seed', '0')
   .option('--out <dir>', 'folder for run directories', 'runs')
@@ -42,10 +42,12 @@ const program = new Command()
     // Commander's own errors (unknown option, missing argument) become one line too.
     outputError: (text, write) => write(`glassbox: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
   })
-  .hook('preAction', () => {
+  .hook('preAction', async () => {
     const { backend, threads } = program.opts<GlobalOptions>();
     if (backend) setBackend(backend);
     if (threads !== undefined) setWasmThreads(parseThreads(threads));
+    // webgpu finds its adapter first: a missing one fails here, saying why, and `info` can name it.
+    if (process.env.GLASSBOX_GPU_MODE === 'webgpu') await gpu.prepareGpu();
   });
 
 program

@@ -1,5 +1,6 @@
 import * as gpujs from 'gpu.js';
 import { ValueError } from '../../errors.ts';
+import { type WebGpuAdapter, installNodeWebGpu, isNode, probeAdapter } from './node-webgpu.ts';
 
 /**
  * The gpu.js mode that actually runs the kernels. Only webgpu, webgl2, webgl and headlessgl run on
@@ -20,6 +21,8 @@ export interface GpuInfo {
   readonly async: boolean;
   /** The GL renderer string or WebGPU adapter, when the platform tells it. */
   readonly renderer: string | null;
+  /** webgpu only: the adapter, once `prepareGpu()` has found it; null before and in other modes. */
+  readonly adapter: WebGpuAdapter | null;
   /** One plain sentence on what this means. */
   readonly note: string;
 }
@@ -102,10 +105,28 @@ function readRequest(): GpuModeRequest {
   return fromEnv as GpuModeRequest;
 }
 
+function hasNavigatorGpu(): boolean {
+  return Boolean((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu);
+}
+
+/** What the info says of a webgpu adapter: a software one runs on the CPU, and says so. */
+function withAdapter(info: GpuInfo, adapter: WebGpuAdapter): GpuInfo {
+  const name = adapter.device || adapter.description || adapter.vendor || 'unnamed adapter';
+  return {
+    ...info,
+    adapter,
+    renderer: adapter.description && adapter.description !== name ? `${name} (${adapter.description})` : name,
+    device: adapter.software ? 'cpu-fallback' : 'gpu',
+    note: adapter.software ? `${NOTES.webgpu} The adapter is a software renderer (${adapter.fallback ? 'a fallback adapter' : name}): it runs on the CPU.` : NOTES.webgpu,
+  };
+}
+
 /** The gpu.js instance, created on first use in the requested mode. */
 export function gpuContext(): GpuContext {
   if (context) return context;
   const request = readRequest();
+  // Node has no navigator.gpu: Dawn stands in, or the error says why it cannot.
+  if (request === 'webgpu' && !hasNavigatorGpu() && isNode()) installNodeWebGpu();
   let gpu: GpuJsInstance;
   try {
     gpu = new lib.GPU(request === 'auto' ? {} : { mode: request });
@@ -126,7 +147,8 @@ export function gpuContext(): GpuContext {
       device: onDevice ? 'gpu' : 'cpu-fallback',
       async: mode === 'webgpu',
       renderer: mode === 'webgl2' || mode === 'webgl' ? glRenderer() : null,
-      note: NOTES[mode],
+      adapter: null,
+      note: mode === 'webgpu' ? `${NOTES.webgpu} The adapter is not probed yet: await prepareGpu() to find and name it.` : NOTES[mode],
     },
     isCpuKernel: (kernel) => kernel.constructor === lib.CPUKernel,
   };
@@ -136,7 +158,8 @@ export function gpuContext(): GpuContext {
 /**
  * Chooses the gpu.js mode before the backend's first use (GLASSBOX_GPU_MODE does the same from the
  * environment). webgpu must be asked for: its kernels are asynchronous, so tensors are then read
- * with `readAsync`. Changing the mode later needs `resetGpu()` first.
+ * with `readAsync`; in Node Dawn provides it (see node-webgpu.ts), and `prepareGpu()` also checks
+ * that an adapter answers. Changing the mode later needs `resetGpu()` first.
  */
 export function configureGpu(options: { mode: GpuModeRequest }): GpuInfo {
   if (!MODES.includes(options.mode)) {
@@ -150,8 +173,31 @@ export function configureGpu(options: { mode: GpuModeRequest }): GpuInfo {
       given: options.mode,
     });
   }
+  const before = requested;
   requested = options.mode;
-  return gpuContext().info;
+  try {
+    return gpuContext().info;
+  } catch (error) {
+    requested = before; // a mode that cannot run leaves the backend as it was
+    throw error;
+  }
+}
+
+/**
+ * configureGpu, and under webgpu first finds the adapter (in Node through Dawn), so that a missing
+ * one is an error now rather than a failed kernel later. Resolves with gpuInfo(), its `adapter`
+ * filled in; rejects with WebGpuUnavailableError saying why not, leaving the backend unconfigured
+ * (another mode can still be chosen). Without `options` it prepares the mode already requested.
+ */
+export async function prepareGpu(options?: { mode: GpuModeRequest }): Promise<GpuInfo> {
+  const mode = options?.mode ?? context?.info.mode ?? readRequest();
+  if (mode !== 'webgpu') return options ? configureGpu({ mode }) : gpuContext().info;
+  if (context && context.info.mode !== 'webgpu') configureGpu({ mode }); // throws: already in another mode
+  if (!hasNavigatorGpu() && isNode()) installNodeWebGpu();
+  const adapter = await probeAdapter();
+  const info = withAdapter(configureGpu({ mode }), adapter);
+  if (context) context = { ...context, info };
+  return info;
 }
 
 /** Forgets the gpu.js instance (its kernels and textures go with it); the next use creates a new one. */
