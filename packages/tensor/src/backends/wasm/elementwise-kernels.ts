@@ -4,6 +4,7 @@ import { contiguousStrides, sizeOf } from '../../shape.ts';
 import { kernelModule } from './kernel-cache.ts';
 import type { WasmBuffer } from './memory.ts';
 import * as math from './simd-math.ts';
+import { pow } from './simd-pow.ts';
 import { addressOf, allocElements, collapse, forEachOuter, type WasmView } from './views.ts';
 import { type FunctionBuilder, Op, Simd, ValType } from './wasm-emitter.ts';
 
@@ -26,6 +27,8 @@ export interface MapSpec {
   key: string;
   arity: number;
   params?: number;
+  /** Scalar parameters are int32 (splatted as i32x4) rather than float32. */
+  intParams?: boolean;
   expr: VectorExpr;
 }
 
@@ -48,7 +51,7 @@ function buildMap(f: FunctionBuilder, spec: MapSpec, outMode: Mode, modes: reado
   const res = f.local(ValType.v128);
   const params = Array.from({ length: spec.params ?? 0 }, (_, j) => {
     const v = f.local(ValType.v128);
-    f.get(paramLocal(j)).simd(Simd.f32x4Splat).set(v);
+    f.get(paramLocal(j)).simd(spec.intParams ? Simd.i32x4Splat : Simd.f32x4Splat).set(v);
     return v;
   });
   f.get(cols).i32(-4).op(Op.i32And).set(cols4);
@@ -116,7 +119,8 @@ function buildMap(f: FunctionBuilder, spec: MapSpec, outMode: Mode, modes: reado
 function mapKernel(spec: MapSpec, outMode: Mode, modes: readonly Mode[]) {
   const name = `map:${spec.key}:${outMode}${modes.join('')}`;
   return kernelModule(name, (m) => {
-    const params = [...Array<ValType>(5 + 3 * spec.arity).fill(ValType.i32), ...Array<ValType>(spec.params ?? 0).fill(ValType.f32)];
+    const paramType = spec.intParams ? ValType.i32 : ValType.f32;
+    const params = [...Array<ValType>(5 + 3 * spec.arity).fill(ValType.i32), ...Array<ValType>(spec.params ?? 0).fill(paramType)];
     buildMap(m.function('map', params), spec, outMode, modes);
   }).map!;
 }
@@ -207,8 +211,9 @@ export const binaryExprs: { [K in BinaryKernelOp]: { float32: VectorExpr | null;
   sub: { float32: simple(Simd.f32x4Sub), int32: simple(Simd.i32x4Sub) },
   mul: { float32: simple(Simd.f32x4Mul), int32: simple(Simd.i32x4Mul) },
   div: { float32: simple(Simd.f32x4Div), int32: null },
-  // General powers go to the reference (Math.pow); x² and friends are specialised in index.ts.
-  pow: { float32: null, int32: null },
+  // x² and friends are specialised in index.ts. int32 powers stay on the reference: its results
+  // are Math.pow's float64 stored into int32, which no int32 arithmetic reproduces past 2^53.
+  pow: { float32: (f, [a, b]) => pow(f, a!, b!), int32: null },
   maximum: { float32: simple(Simd.f32x4Max), int32: simple(Simd.i32x4MaxS) },
   minimum: { float32: simple(Simd.f32x4Min), int32: simple(Simd.i32x4MinS) },
 };
@@ -242,6 +247,24 @@ export function whereExpr(condDtype: DType): VectorExpr {
 export const clampExpr: VectorExpr = (f, [x], [lo, hi]) => {
   f.get(x!).get(lo!).simd(Simd.f32x4Pmax).get(hi!).simd(Simd.f32x4Pmin);
 };
+
+/** int32 clamp to bounds already made int32: see `intClampBounds`. */
+export const intClampExpr: VectorExpr = (f, [x], [lo, hi]) => {
+  f.get(x!).get(lo!).simd(Simd.i32x4MaxS).get(hi!).simd(Simd.i32x4MinS);
+};
+
+/**
+ * The reference clamps an int32 v in float64 and stores the result into int32 (truncating,
+ * wrapping modulo 2^32). Truncation is monotone and keeps integers, so that equals clamping v
+ * to trunc(min) and trunc(max), which this returns as int32 bounds; null where a bound makes
+ * every result one value outside that reasoning (NaN, or a bound beyond the int32 range on the
+ * far side), left to the reference.
+ */
+export function intClampBounds(min: number, max: number): [number, number] | null {
+  const [lo, hi] = [Math.trunc(min), Math.trunc(max)];
+  if (!(lo <= 0x7fffffff && hi >= -0x80000000)) return null;
+  return [Math.max(lo, -0x80000000), Math.min(hi, 0x7fffffff)];
+}
 
 export const identityExpr: VectorExpr = (f, [x]) => f.get(x!);
 export const truncExpr: VectorExpr = (f, [x]) => f.get(x!).simd(Simd.i32x4TruncSatF32x4S);

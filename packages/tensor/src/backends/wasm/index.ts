@@ -5,6 +5,8 @@ import {
   clampExpr,
   compareExprs,
   identityExpr,
+  intClampBounds,
+  intClampExpr,
   mapToNew,
   powByScalar,
   runMap,
@@ -60,6 +62,12 @@ function copy(x: WasmView, dtype: DType): WasmBuffer {
 
 const clampReference = reference('clamp');
 
+function clamp(x: WasmView, min: number, max: number): WasmBuffer {
+  if (x.dtype === 'float32') return mapToNew({ key: 'clamp', arity: 1, params: 2, expr: clampExpr }, x.shape, x.dtype, [x], [min, max]);
+  const bounds = intClampBounds(min, max);
+  return bounds ? mapToNew({ key: 'clamp:int32', arity: 1, params: 2, intParams: true, expr: intClampExpr }, x.shape, x.dtype, [x], bounds) : clampReference(x, min, max);
+}
+
 const unaryKernels = Object.fromEntries(Object.keys(unaryExprs).map((op) => [op, unary(op as UnaryKernelOp)])) as {
   [K in UnaryKernelOp]: (x: WasmView) => WasmBuffer;
 };
@@ -89,8 +97,7 @@ const rawKernels: KernelTable<WasmBuffer> = {
     return out;
   },
   where: (cond, a, b) => mapToNew({ key: `where:${cond.dtype}`, arity: 3, expr: whereExpr(cond.dtype) }, a.shape, a.dtype, [cond, a, b]),
-  clamp: (x, min, max) =>
-    x.dtype === 'float32' ? mapToNew({ key: 'clamp', arity: 1, params: 2, expr: clampExpr }, x.shape, x.dtype, [x], [min, max]) : clampReference(x, min, max),
+  clamp,
   cumsum,
   softmax: softmaxLike('softmax'),
   logSoftmax: softmaxLike('logSoftmax'),

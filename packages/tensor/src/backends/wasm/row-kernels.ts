@@ -1,3 +1,4 @@
+import { ValueError } from '../../errors.ts';
 import { contiguousStrides, isContiguous, sizeOf } from '../../shape.ts';
 import { identityExpr, mapToNew, runMap } from './elementwise-kernels.ts';
 import { kernelModule } from './kernel-cache.ts';
@@ -15,8 +16,11 @@ import { type FunctionBuilder, Op, Simd, ValType } from './wasm-emitter.ts';
 
 type RowBody = (f: FunctionBuilder, x: number, out: number, len: number, extra: readonly number[]) => void;
 
-/** fn(x, out, rows, len, ...extra): `body` once per row with x and out at the row's start. */
-function rowsFunction(f: FunctionBuilder, outStride: 'row' | 'one', extras: number, body: RowBody): void {
+/**
+ * fn(x, out, rows, len, ...extra): `body` once per row with x and out at the row's start. A
+ * checked function returns 0, or 1 where its body returned early on bad input.
+ */
+function rowsFunction(f: FunctionBuilder, outStride: 'row' | 'one', extras: number, body: RowBody, checked: boolean): void {
   const [x, out, rows, len] = [0, 1, 2, 3];
   const extra = Array.from({ length: extras }, (_, i) => 4 + i);
   const r = f.local(ValType.i32);
@@ -29,6 +33,7 @@ function rowsFunction(f: FunctionBuilder, outStride: 'row' | 'one', extras: numb
     f.i32(4).op(Op.i32Mul).op(Op.i32Add).set(po);
     body(f, px, po, len, extra);
   });
+  if (checked) f.i32(0);
 }
 
 /** Row maximum as a splatted v128 local, with -Inf (a fully masked row) replaced by 0 as the reference does. */
@@ -192,7 +197,10 @@ function normBody(centred: boolean, hasWeight: boolean, hasBias: boolean): RowBo
   };
 }
 
-/** loss = log Σ exp(x − m) + m − x[target], or 0 where target == ignoreIndex. */
+/**
+ * loss = log Σ exp(x − m) + m − x[target], or 0 where target == ignoreIndex; returns 1 at the
+ * first other target outside [0, len), which would read past its row.
+ */
 const crossEntropyBody: RowBody = (f, x, out, len, [targets, ignoreIndex]) => {
   const t = f.local(ValType.i32);
   const r = f.local(ValType.i32);
@@ -202,6 +210,7 @@ const crossEntropyBody: RowBody = (f, x, out, len, [targets, ignoreIndex]) => {
   f.get(t).get(ignoreIndex!).op(Op.i32Eq).ifElse(
     () => f.get(out).f32(0).f32Store(),
     () => {
+      f.get(t).get(len).op(Op.i32GeU).ifElse(() => f.i32(1).op(Op.return));
       const m = rowMax(f, x, len);
       const s = sumExp(f, x, null, len, m);
       // log Σ exp(x − m) + (m − x[target]), the difference first for precision.
@@ -215,9 +224,10 @@ const crossEntropyBody: RowBody = (f, x, out, len, [targets, ignoreIndex]) => {
   );
 };
 
-function rowsModule(key: string, outStride: 'row' | 'one', extraTypes: readonly ValType[], body: RowBody) {
+function rowsModule(key: string, outStride: 'row' | 'one', extraTypes: readonly ValType[], body: RowBody, checked = false) {
   return kernelModule(`rows:${key}`, (m) => {
-    rowsFunction(m.function('run', [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ...extraTypes]), outStride, extraTypes.length, body);
+    const params = [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ...extraTypes];
+    rowsFunction(m.function('run', params, checked ? [ValType.i32] : []), outStride, extraTypes.length, body, checked);
   }).run!;
 }
 
@@ -288,14 +298,25 @@ function norm(x: WasmView, weight: WasmView | null, bias: WasmView | null, eps: 
   return out;
 }
 
+/** The first target, in row order, that is neither ignoreIndex nor in [0, len). */
+function firstBadTarget(ptr: number, rows: number, len: number, ignoreIndex: number): number | null {
+  const start = ptr >>> 2;
+  for (const t of wasmMemory().i32.subarray(start, start + rows)) if (t !== ignoreIndex && !(t >= 0 && t < len)) return t;
+  return null;
+}
+
 export function crossEntropy(logits: WasmView, targets: WasmView, ignoreIndex: number): WasmBuffer {
   const [rows, len] = [logits.shape[0]!, logits.shape[1]!];
   const out = allocElements(rows);
   if (rows === 0) return out;
-  const run = rowsModule('crossEntropy', 'one', [ValType.i32, ValType.i32], crossEntropyBody);
+  const run = rowsModule('crossEntropy', 'one', [ValType.i32, ValType.i32], crossEntropyBody, true);
   const src = contiguous(logits);
   const t = contiguous(targets);
-  run(src.ptr, out.ptr, rows, len, t.ptr, ignoreIndex);
+  const bad = run(src.ptr, out.ptr, rows, len, t.ptr, ignoreIndex) !== 0 ? firstBadTarget(t.ptr, rows, len, ignoreIndex) : null;
   release(src.temp, t.temp);
+  if (bad !== null) {
+    release(out);
+    throw new ValueError('target out of range', { op: 'crossEntropy', arg: 'targets', expected: `class ids in [0, ${len - 1}] or ignoreIndex ${ignoreIndex}`, given: String(bad) });
+  }
   return out;
 }
