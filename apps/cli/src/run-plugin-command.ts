@@ -48,8 +48,11 @@ export function addPluginCommand(program: Command, descriptor: CommandDescriptor
     const { resume, ...givenValues } = given;
     // A resumed run continues with the configuration it was started with, seed and model included.
     const previous = resume ? await RunDirectory.open(String(resume)) : null;
-    const { model: modelPath, ...optionValues } = previous ? previous.info.config : givenValues;
-    const options = resolveOptions(descriptor.name, descriptor.options, optionValues);
+    const values = previous ? previous.info.config : givenValues;
+    const { model: modelPath, ...rest } = values;
+    // A command that takes `--model` in only some modes declares `model` among its own options.
+    const optionalModel = !descriptor.needsModel && 'model' in descriptor.options;
+    const options = resolveOptions(descriptor.name, descriptor.options, optionalModel ? values : rest);
     if (descriptor.needsModel && typeof modelPath !== 'string') {
       throw new ValueError('this command needs a model', { op: descriptor.name, arg: '--model', expected: 'a model folder, run directory or checkpoint folder', given: 'nothing' });
     }
@@ -66,7 +69,8 @@ export function addPluginCommand(program: Command, descriptor: CommandDescriptor
         });
     if (resume) await runDir.resume();
     const out = createOutput(globals);
-    const model = descriptor.needsModel && loadModel ? await loadModel(String(modelPath)) : undefined;
+    const wantsModel = descriptor.needsModel || (optionalModel && typeof modelPath === 'string' && modelPath !== '');
+    const model = wantsModel && loadModel ? await loadModel(String(modelPath)) : undefined;
     const interrupt = interruptSignal();
     let result: RunResult;
     try {

@@ -1,4 +1,5 @@
 import { type RunContext, type RunResult, defineCommand } from '@glassbox/core';
+import { ShapeError } from '@glassbox/tensor';
 import { evaluateDictionary } from '../eval/metrics.ts';
 import { loadSae } from '../formats/load.ts';
 import { mmcs } from '../synthetic/sparse-features.ts';
@@ -9,17 +10,24 @@ export const EVAL_SAE_OPTIONS = {
   batches: { type: 'integer', default: 16, min: 1, description: 'batches to evaluate on' },
   batchSize: { type: 'integer', default: 1024, min: 1, description: 'activations per batch' },
   denseThreshold: { type: 'number', default: 0.1, min: 0, max: 1, description: 'a latent firing on more than this fraction of tokens is dense' },
+  hook: { type: 'string', default: '', description: "hook of --model to read with source=model; default: the SAE's hook_name" },
   ...SOURCE_OPTIONS,
 } as const;
 
 /** `glassbox eval-sae`: reconstruction, sparsity and latent-health metrics of a saved SAE, written to eval.json. */
 export const evalSaeCommand = defineCommand({
   name: 'eval-sae',
-  description: 'evaluate a saved SAE: L0, MSE, FVU, cosine, dead and dense latents, density histogram',
+  description: "evaluate a saved SAE (L0, MSE, FVU, cosine, dead and dense latents, density histogram) on synthetic data, an activations file or a model's hook",
   options: EVAL_SAE_OPTIONS,
   async run(ctx: RunContext, options): Promise<RunResult> {
     const sae = await loadSae(options.sae);
-    const { source, synthetic } = await openSource({ ...options, syntheticDIn: options.source === 'synthetic' ? sae.dIn : options.syntheticDIn }, ctx.rng.randint(0, 2 ** 31 - 1));
+    const { source, synthetic } = await openSource({ ...options, syntheticDIn: options.source === 'synthetic' ? sae.dIn : options.syntheticDIn }, ctx.rng.randint(0, 2 ** 31 - 1), {
+      model: ctx.model,
+      hook: options.hook || sae.hookName,
+    });
+    if (source.dIn !== sae.dIn) {
+      throw new ShapeError('the activations do not fit the SAE', { op: 'eval-sae', arg: options.source === 'model' ? '--hook' : '--activations', expected: `width d_in = ${sae.dIn}`, given: String(source.dIn) });
+    }
     async function* batches() {
       for (let i = 0; i < options.batches; i++) yield await source.next(options.batchSize);
     }

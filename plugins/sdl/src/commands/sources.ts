@@ -1,12 +1,25 @@
 import { ValueError, loadTensors } from '@glassbox/tensor';
 import { SparseFeatureData } from '../synthetic/sparse-features.ts';
 import { type ActivationSource, tensorSource } from '../train/activation-source.ts';
+import { modelSource } from './model-source.ts';
 
 /** Options shared by the commands for where activations come from. */
 export const SOURCE_OPTIONS = {
-  source: { type: 'enum', default: 'synthetic', choices: ['synthetic', 'activations'] as const, description: 'where activations come from: the synthetic benchmark or a safetensors file' },
+  source: {
+    type: 'enum',
+    default: 'synthetic',
+    choices: ['synthetic', 'activations', 'model'] as const,
+    description: "where activations come from: the synthetic benchmark, a safetensors file, or a model's hook streamed over tokens",
+  },
   activations: { type: 'string', default: '', description: 'safetensors file holding an [n, d_in] activations tensor (source=activations)' },
   activationsTensor: { type: 'string', default: 'activations', description: 'name of the tensor in that file' },
+  model: { type: 'string', default: '', description: 'model folder, run directory or checkpoint folder whose --hook is read (source=model)' },
+  tokens: {
+    type: 'string',
+    default: '',
+    description: "safetensors file holding an int32 [n, seq] token tensor (source=model); default: an organism's own training language",
+  },
+  tokensTensor: { type: 'string', default: 'tokens', description: 'name of the tensor in the tokens file' },
   syntheticDIn: { type: 'integer', default: 256, min: 1, description: 'synthetic: activation width' },
   syntheticFeatures: { type: 'integer', default: 512, min: 1, description: 'synthetic: ground-truth features' },
   syntheticActive: { type: 'number', default: 5, min: 0, description: 'synthetic: mean active features per sample' },
@@ -14,20 +27,31 @@ export const SOURCE_OPTIONS = {
 } as const;
 
 export interface SourceOptionValues {
-  source: 'synthetic' | 'activations';
+  source: 'synthetic' | 'activations' | 'model';
   activations: string;
   activationsTensor: string;
+  model: string;
+  tokens: string;
+  tokensTensor: string;
   syntheticDIn: number;
   syntheticFeatures: number;
   syntheticActive: number;
   syntheticSeed: number;
 }
 
-/** Builds the source the options name (`seed` shuffles a file's rows); the synthetic one also returns its ground truth. */
-export async function openSource(options: SourceOptionValues, seed: number): Promise<{ source: ActivationSource; synthetic: SparseFeatureData | null }> {
+/**
+ * Builds the source the options name (`seed` shuffles a file's rows, or picks a model's token
+ * batches); the synthetic one also returns its ground truth. source=model reads `hook` of `model`,
+ * the model the CLI loaded from `--model`.
+ */
+export async function openSource(options: SourceOptionValues, seed: number, from: { model?: unknown; hook?: string } = {}): Promise<{ source: ActivationSource; synthetic: SparseFeatureData | null }> {
   if (options.source === 'synthetic') {
     const synthetic = new SparseFeatureData({ dIn: options.syntheticDIn, numFeatures: options.syntheticFeatures, meanActive: options.syntheticActive, seed: options.syntheticSeed });
     return { source: synthetic, synthetic };
+  }
+  if (options.source === 'model') {
+    const source = await modelSource({ model: from.model, modelPath: options.model, hook: from.hook ?? '', tokens: options.tokens, tokensTensor: options.tokensTensor, seed });
+    return { source, synthetic: null };
   }
   if (!options.activations) {
     throw new ValueError('no activations file given', { op: 'sdl', arg: 'activations', expected: 'a safetensors file path when source=activations', given: '""' });

@@ -7,7 +7,7 @@ import { SOURCE_OPTIONS, openSource } from './sources.ts';
 
 export const TRAIN_SAE_OPTIONS = {
   architecture: { type: 'enum', default: 'topk', choices: ARCHITECTURES, description: 'SAE architecture' },
-  hook: { type: 'string', default: '', description: 'TransformerLens hook the activations come from (recorded in the SAE config)' },
+  hook: { type: 'string', default: '', description: 'TransformerLens hook the activations come from: read from --model with source=model, and recorded in the SAE config' },
   dSae: { type: 'list', default: [0], integer: true, min: 0, description: 'latents; 0 means expansion × d_in; several values train a grid' },
   expansion: { type: 'number', default: 8, min: 0, description: 'latents per input dimension when dSae is 0' },
   k: { type: 'list', default: [32], min: 0, description: 'active latents per token (topk family); several values train a grid' },
@@ -73,15 +73,16 @@ export function gridRuns(options: { architecture: Architecture; hook: string; dS
 /**
  * `glassbox train-sae`: trains one SAE or a grid on one pass over the activations, checkpointing
  * into the run directory (so `--resume` continues it), logging metrics.jsonl, and saving each SAE
- * as a SAELens folder under `saes/<name>`. On the synthetic source it also reports MMCS.
+ * as a SAELens folder under `saes/<name>`. On the synthetic source it also reports MMCS; with
+ * source=model it streams `--hook` of `--model` over tokens, so d_in is the hook's width.
  */
 export const trainSaeCommand = defineCommand({
   name: 'train-sae',
-  description: 'train sparse autoencoders (a grid of widths, k or sparsity in one pass)',
+  description: "train sparse autoencoders (a grid of widths, k or sparsity in one pass) on synthetic data, an activations file or a model's hook",
   options: TRAIN_SAE_OPTIONS,
   async run(ctx: RunContext, options): Promise<RunResult> {
     const seed = ctx.rng.randint(0, 2 ** 31 - 1);
-    const { source, synthetic } = await openSource(options, seed);
+    const { source, synthetic } = await openSource(options, seed, { model: ctx.model, hook: options.hook });
     const runs = gridRuns(options, source.dIn, seed);
     ctx.progress.start('train-sae', options.steps, { unit: 'step' });
     let last = 0;
