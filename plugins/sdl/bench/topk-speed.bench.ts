@@ -10,7 +10,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Adam, Generator, getBackend, randn } from '@glassbox/tensor';
+import { Adam, Generator, getBackend, randn, tidy } from '@glassbox/tensor';
 import { writeJsonAtomic } from '../src/io/atomic.ts';
 import { saeConfig } from '../src/sae/config.ts';
 import { createSae } from '../src/sae/create.ts';
@@ -31,18 +31,23 @@ const x = randn([batch, dIn], { generator: Generator.fromSeed(1) });
 const phases = { forward: 0, backward: 0, decoderConstraint: 0, optimizer: 0 };
 let total = 0;
 for (let step = 0; step <= steps; step++) {
-  const t0 = performance.now();
-  const out = sae.trainStep(x, { ...DEFAULT_STEP_CONTEXT, deadMask: null });
-  const t1 = performance.now();
-  out.loss.backward();
-  const t2 = performance.now();
-  projectDecoderGradient(sae.W_dec);
-  const t3 = performance.now();
-  optimizer.step();
-  optimizer.zeroGrad();
-  const t4 = performance.now();
-  normalizeDecoderRows(sae.W_dec);
-  const t5 = performance.now();
+  // As the trainer runs a step: inside tidy(), so its temporaries are freed at its end.
+  const t = tidy(() => {
+    const t0 = performance.now();
+    const out = sae.trainStep(x, { ...DEFAULT_STEP_CONTEXT, deadMask: null });
+    const t1 = performance.now();
+    out.loss.backward();
+    const t2 = performance.now();
+    projectDecoderGradient(sae.W_dec);
+    const t3 = performance.now();
+    optimizer.step();
+    optimizer.zeroGrad();
+    const t4 = performance.now();
+    normalizeDecoderRows(sae.W_dec);
+    const t5 = performance.now();
+    return [t0, t1, t2, t3, t4, t5] as const;
+  });
+  const [t0, t1, t2, t3, t4, t5] = t;
   // Step 0 warms up (kernel compilation, allocation) and is not counted.
   if (step === 0) continue;
   phases.forward += t1 - t0;

@@ -3,13 +3,14 @@ import { selectTopK } from '../sparse/selection.ts';
 import { sparseAffine, sparseDecode } from '../sparse/sparse-ops.ts';
 
 export interface AuxKInputs {
-  /** Centred encoder input. // [batch, d_in] */
+  /** Encoder input: pre = xc W_enc + b_enc. // [batch, d_in] */
   xc: Tensor;
-  /** Dense encoder pre-activations of xc, already computed. // [batch, d_sae] */
+  /** Dense encoder pre-activations, already computed. // [batch, d_sae] */
   pre: Float32Array;
   /** What the main reconstruction missed: x − x̂. // [batch, d_in] */
   residual: Tensor;
   W_enc: Tensor;
+  /** The encoder bias that goes with xc (b_enc − b_dec W_enc for an uncentred x). // [d_sae] */
   b_enc: Tensor;
   W_dec: Tensor;
   /** Nonzero for dead latents. // [d_sae] */

@@ -1,4 +1,4 @@
-import { type Tensor, add, matmul, mul, noGrad, relu, sub, tensor, zeros } from '@glassbox/tensor';
+import { type Tensor, add, matmul, mul, noGrad, relu, reshape, sub, tensor, tidy, zeros } from '@glassbox/tensor';
 import type { SaeConfig } from './config.ts';
 import { auxKLoss } from './aux-k.ts';
 import { latentCounts, type SparseSelection, selectTopK } from '../sparse/selection.ts';
@@ -18,6 +18,9 @@ export function selectionMask(selection: SparseSelection): Tensor {
  * The TopK family's training step: dense pre-activations off the tape (the only O(d_sae) product),
  * a selection, then sparse encoder values and a sparse decoder product on the tape, so the
  * backward pass costs O(nnz · d_in). Adds AuxK over dead latents when the trainer tracks them.
+ *
+ * The encoder runs as x W_enc + (b_enc − b_dec W_enc), which equals (x − b_dec) W_enc + b_enc:
+ * b_dec's gradient then comes from a [d_sae] bias instead of a sparse pass over the batch.
  */
 export function sparseTrainStep(
   sae: SparseAutoencoder & { b_enc: Tensor },
@@ -27,10 +30,11 @@ export function sparseTrainStep(
   extraLoss?: (values: Tensor, selection: SparseSelection) => { loss: Tensor; terms: Record<string, Tensor> } | null,
 ): StepOutput & { values: Tensor; selection: SparseSelection; recon: Tensor } {
   const batch = x.shape[0]!;
-  const xc = sae.centered(x);
-  const pre = noGrad(() => add(matmul(xc, sae.W_enc), sae.b_enc)).data() as Float32Array;
+  const bias = sae.config.applyBDecToInput ? sub(sae.b_enc, reshape(matmul(reshape(sae.b_dec, [1, -1]), sae.W_enc), [-1])) : sae.b_enc; // [d_sae]
+  // tidy frees the [batch, d_sae] products at once rather than leaving them to crowd the backend's memory.
+  const pre = tidy(() => noGrad(() => add(matmul(x, sae.W_enc), bias)).data() as Float32Array);
   const selection = select(pre, batch);
-  const values = sparseAffine(xc, sae.W_enc, sae.b_enc, selection, pre);
+  const values = sparseAffine(x, sae.W_enc, bias, selection, pre);
   const recon = add(sparseDecode(values, sae.W_dec, selection), sae.b_dec);
   const mse = squaredErrorPerRow(recon, x);
   const terms: Record<string, Tensor> = { mse };
@@ -41,7 +45,7 @@ export function sparseTrainStep(
     Object.assign(terms, extra.terms);
   }
   if (ctx.deadMask && ctx.auxkCoefficient > 0) {
-    const auxk = auxKLoss({ xc, pre, residual: sub(x, recon), W_enc: sae.W_enc, b_enc: sae.b_enc, W_dec: sae.W_dec, deadMask: ctx.deadMask, kAux: ctx.kAux });
+    const auxk = auxKLoss({ xc: x, pre, residual: sub(x, recon), W_enc: sae.W_enc, b_enc: bias, W_dec: sae.W_dec, deadMask: ctx.deadMask, kAux: ctx.kAux });
     if (auxk) {
       terms.auxk = auxk;
       loss = add(loss, mul(auxk, ctx.auxkCoefficient));

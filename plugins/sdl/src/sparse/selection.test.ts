@@ -39,6 +39,23 @@ describe('selection', () => {
     );
   });
 
+  it('selectTopK on wide rows (the SIMD-scanned path) matches the reference, with ties and few positives', () => {
+    const wide = fc.record({ batch: fc.integer({ min: 1, max: 5 }), width: fc.integer({ min: 65, max: 300 }), k: fc.integer({ min: 1, max: 8 }) }).chain((dims) =>
+      fc.record({
+        dims: fc.constant(dims),
+        // Mostly negative on some draws, so a row can end with fewer than k positives.
+        values: fc.array(fc.integer({ min: -40, max: 12 }).map((v) => v / 4), { minLength: dims.batch * dims.width, maxLength: dims.batch * dims.width }),
+      }),
+    );
+    fc.assert(
+      fc.property(wide, ({ dims: { batch, width, k }, values }) => {
+        const selection = selectTopK(Float32Array.from(values), batch, width, k);
+        expect(rowsOf(selection)).toEqual(naiveTopK(values, batch, width, k));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('selectTopK respects an allowed mask', () => {
     const selection = selectTopK(Float32Array.from([5, 4, 3, 2]), 1, 4, 2, Uint8Array.from([0, 1, 0, 1]));
     expect(Array.from(selection.cols)).toEqual([1, 3]);

@@ -1,4 +1,5 @@
 import { ValueError } from '@glassbox/tensor';
+import { vectorKernels } from './vector-kernels.ts';
 
 /**
  * Which latents are active in a batch, in compressed-row form: the active latents of row r are
@@ -46,61 +47,114 @@ function ranksAbove(va: number, ia: number, vb: number, ib: number): boolean {
 }
 
 /**
+ * A k-slot min-heap of (value, index) whose root is the lowest-ranked entry kept: the top k of a
+ * stream of strictly positive values, at O(log k) per entry that gets in.
+ */
+class TopKHeap {
+  readonly values: Float64Array;
+  readonly index: Int32Array;
+  size = 0;
+  /** The root's value once full: anything below it is rejected without touching the heap. */
+  floor = Number.POSITIVE_INFINITY;
+
+  constructor(readonly k: number) {
+    this.values = new Float64Array(k);
+    this.index = new Int32Array(k);
+  }
+
+  reset(): void {
+    this.size = 0;
+    this.floor = Number.POSITIVE_INFINITY;
+  }
+
+  offer(v: number, j: number): void {
+    const { k, values, index } = this;
+    if (!(v > 0) || (this.size === k && v < this.floor)) return;
+    if (this.size < k) {
+      // Sift up: the root holds the lowest-ranked entry.
+      let i = this.size++;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!ranksAbove(values[parent]!, index[parent]!, v, j)) break;
+        values[i] = values[parent]!;
+        index[i] = index[parent]!;
+        i = parent;
+      }
+      values[i] = v;
+      index[i] = j;
+      if (this.size === k) this.floor = values[0]!;
+    } else if (k > 0 && ranksAbove(v, j, values[0]!, index[0]!)) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= k) break;
+        const right = left + 1;
+        let child = left;
+        if (right < k && ranksAbove(values[left]!, index[left]!, values[right]!, index[right]!)) child = right;
+        if (!ranksAbove(v, j, values[child]!, index[child]!)) break;
+        values[i] = values[child]!;
+        index[i] = index[child]!;
+        i = child;
+      }
+      values[i] = v;
+      index[i] = j;
+      this.floor = values[0]!;
+    }
+  }
+}
+
+/** Row elements copied into the kernel memory at a time by selectTopK's SIMD scan. */
+const SCAN_BLOCK = 1 << 20;
+
+/**
  * Per row, the k largest strictly positive entries of `values` [batch, width] (ties to the lower
  * index), optionally only among latents where `allowed` is nonzero. Nonpositive entries are never
  * selected, so ReLU(TopK(x)) is exactly the selected values. A k-slot min-heap per row keeps the
- * cost at O(width · log k).
+ * cost at O(width · log k). Without a mask, once the heap has filled on a row's first entries, a
+ * SIMD scan passes on only the rest that reach its floor, in stages so that the floor keeps rising;
+ * what it skips, the heap would have rejected.
  */
 export function selectTopK(values: Float32Array, batch: number, width: number, k: number, allowed?: Uint8Array): SparseSelection {
   checkK('selectTopK', k, width);
-  const heapValues = new Float64Array(k);
-  const heapIndex = new Int32Array(k);
+  const heap = new TopKHeap(k);
   const rowPtr = new Int32Array(batch + 1);
-  const chosen: number[] = [];
+  const cols = new Int32Array(batch * k);
+  let n = 0;
+  const prefix = Math.min(width, Math.max(2 * k, 16));
+  const kernels = !allowed && k > 0 && prefix < width ? vectorKernels() : null;
+  const blockRows = Math.max(1, Math.floor(SCAN_BLOCK / width));
+  if (kernels) kernels.reserve((Math.min(blockRows, batch) + 1) * width);
+  const found = Math.min(blockRows, batch) * width;
   for (let r = 0; r < batch; r++) {
     const base = r * width;
-    let size = 0;
-    // Once the heap is full, anything below its root is rejected without touching the heap.
-    let floor = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < width; j++) {
-      const v = values[base + j]!;
-      if (!(v > 0) || (size === k && v < floor) || (allowed && allowed[j] === 0)) continue;
-      if (size < k) {
-        // Sift up: the root holds the lowest-ranked entry.
-        let i = size++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (!ranksAbove(heapValues[parent]!, heapIndex[parent]!, v, j)) break;
-          heapValues[i] = heapValues[parent]!;
-          heapIndex[i] = heapIndex[parent]!;
-          i = parent;
+    if (kernels && r % blockRows === 0) kernels.f32.set(values.subarray(base, Math.min(batch, r + blockRows) * width), 0);
+    heap.reset();
+    let j = 0;
+    for (const end = kernels ? prefix : width; j < end; j++) if (allowed?.[j] !== 0) heap.offer(values[base + j]!, j);
+    if (kernels) {
+      if (heap.size === k) {
+        // Stages four times longer each: the floor a stage scans against rises as the heap fills with better entries.
+        // Candidates are read back from the copy the scan just passed over, still in cache.
+        const { f32, i32 } = kernels;
+        const row = (r % blockRows) * width;
+        for (let start = prefix; start < width; start *= 4) {
+          const end = Math.min(width, start * 4);
+          const count = kernels.collectAtLeast(row + start, end - start, heap.floor, found);
+          for (let c = 0; c < count; c++) {
+            const at = start + i32[found + c]!;
+            heap.offer(f32[row + at]!, at);
+          }
         }
-        heapValues[i] = v;
-        heapIndex[i] = j;
-        if (size === k) floor = heapValues[0]!;
-      } else if (k > 0 && ranksAbove(v, j, heapValues[0]!, heapIndex[0]!)) {
-        let i = 0;
-        for (;;) {
-          const left = 2 * i + 1;
-          if (left >= size) break;
-          const right = left + 1;
-          let child = left;
-          if (right < size && ranksAbove(heapValues[left]!, heapIndex[left]!, heapValues[right]!, heapIndex[right]!)) child = right;
-          if (!ranksAbove(v, j, heapValues[child]!, heapIndex[child]!)) break;
-          heapValues[i] = heapValues[child]!;
-          heapIndex[i] = heapIndex[child]!;
-          i = child;
-        }
-        heapValues[i] = v;
-        heapIndex[i] = j;
-        floor = heapValues[0]!;
+      } else {
+        for (; j < width; j++) heap.offer(values[base + j]!, j);
       }
     }
-    const row = Array.from(heapIndex.subarray(0, size)).sort((a, b) => a - b);
-    for (const c of row) chosen.push(c);
-    rowPtr[r + 1] = chosen.length;
+    const row = heap.index.subarray(0, heap.size).sort();
+    cols.set(row, n);
+    n += row.length;
+    rowPtr[r + 1] = n;
   }
-  return { batch, width, rowPtr, cols: Int32Array.from(chosen) };
+  return { batch, width, rowPtr, cols: n === cols.length ? cols : cols.slice(0, n) };
 }
 
 /** The n-th largest value (0-based) of `data`, rearranging it: a quickselect with median-of-three pivots. */

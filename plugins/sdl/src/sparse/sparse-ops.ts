@@ -1,6 +1,7 @@
 import { ShapeError, type Tensor, formatShape, tensor } from '@glassbox/tensor';
 import { customOp } from './custom-op.ts';
 import { gatherSelected, type SparseSelection } from './selection.ts';
+import { vectorKernels } from './vector-kernels.ts';
 
 /**
  * Sparse kernels for the TopK family. Each costs O(nnz · d) forward and backward, where
@@ -70,40 +71,11 @@ export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selection: 
   const out = tensor(values, { shape: [cols.length], backend: x.backend });
   return customOp(b ? [x, W, b] : [x, W], out, (grad) => {
     const g = f32(grad);
-    // With fewer active entries than latents, strided access to W's columns beats transposing W.
-    const strided = cols.length < width;
-    const needX = x.requiresGrad;
-    const needW = W.requiresGrad;
-    // One pass over the entries feeds both gradients: each touches the same rows of x and W.
-    const ws = needX ? f32(W) : null;
-    const wt = ws && !strided ? transposeMatrix(ws, dIn, width) : ws;
-    const xs = needW ? f32(x) : null;
-    const dxs = needX ? new Float32Array(batch * dIn) : null;
-    // Strided: accumulate straight into W's [d_in, d_sae] layout; else into rows of Wᵀ.
-    const acc = needW ? new Float32Array(width * dIn) : null;
-    if (dxs || acc) {
-      for (let r = 0; r < batch; r++) {
-        const xBase = r * dIn;
-        for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-          const ge = g[e]!;
-          if (ge === 0) continue;
-          const c = cols[e]!;
-          const [start, step] = strided ? [c, width] : [c * dIn, 1];
-          if (dxs && acc) {
-            for (let i = 0, w = start; i < dIn; i++, w += step) {
-              dxs[xBase + i] = dxs[xBase + i]! + ge * wt![w]!;
-              acc[w] = acc[w]! + ge * xs![xBase + i]!;
-            }
-          } else if (dxs) {
-            for (let i = 0, w = start; i < dIn; i++, w += step) dxs[xBase + i] = dxs[xBase + i]! + ge * wt![w]!;
-          } else if (acc) {
-            for (let i = 0, w = start; i < dIn; i++, w += step) acc[w] = acc[w]! + ge * xs![xBase + i]!;
-          }
-        }
-      }
-    }
-    const dx = dxs ? tensor(dxs, { shape: [batch, dIn], backend: x.backend }) : null;
-    const dW = acc ? tensor(strided ? acc : transposeMatrix(acc, width, dIn), { shape: [dIn, width], backend: W.backend }) : null;
+    const dx = x.requiresGrad ? tensor(rowAxpys(g, selection, transposeMatrix(f32(W), dIn, width), dIn, 'byRow'), { shape: [batch, dIn], backend: x.backend }) : null;
+    // Accumulated as rows of Wᵀ, so each entry adds one contiguous run of x.
+    const dW = W.requiresGrad
+      ? tensor(transposeMatrix(rowAxpys(g, selection, f32(x), dIn, 'byLatent'), width, dIn), { shape: [dIn, width], backend: W.backend })
+      : null;
     let db: Tensor | null = null;
     if (b?.requiresGrad) {
       const dbs = new Float32Array(width);
@@ -115,6 +87,29 @@ export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selection: 
 }
 
 /**
+ * Sums over the selected entries of coefficient × a row of `source`: 'byRow' adds source row
+ * col(e) into output row row(e) ([batch, d] out of [width, d]); 'byLatent' adds source row row(e)
+ * into output row col(e) ([width, d] out of [batch, d]). One SIMD axpy per nonzero entry.
+ */
+function rowAxpys(coefficients: Float32Array, selection: SparseSelection, source: Float32Array, d: number, mode: 'byRow' | 'byLatent'): Float32Array {
+  const { batch, width, rowPtr, cols } = selection;
+  const outRows = mode === 'byRow' ? batch : width;
+  const k = vectorKernels();
+  const [src, dst] = [0, source.length];
+  k.reserve(source.length + outRows * d);
+  k.f32.set(source, src);
+  k.f32.fill(0, dst, dst + outRows * d);
+  const byRow = mode === 'byRow';
+  for (let r = 0; r < batch; r++) {
+    for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
+      const c = coefficients[e]!;
+      if (c !== 0) k.axpy(dst + (byRow ? r : cols[e]!) * d, src + (byRow ? cols[e]! : r) * d, c, d);
+    }
+  }
+  return k.f32.slice(dst, dst + outRows * d);
+}
+
+/**
  * out[r] = Σ_e values[e] · W[col(e)] over row r's entries: a decoder product that reads only the
  * active rows of W [d_sae, d_out]. values [nnz]. // -> [batch, d_out]
  */
@@ -123,48 +118,27 @@ export function sparseDecode(values: Tensor, W: Tensor, selection: SparseSelecti
   const dOut = W.shape[1]!;
   check('sparseDecode', 'values', values, [cols.length]);
   check('sparseDecode', 'W', W, [width, dOut]);
-  const vs = f32(values);
-  const ws = f32(W);
-  const outs = new Float32Array(batch * dOut);
-  for (let r = 0; r < batch; r++) {
-    const oBase = r * dOut;
-    for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-      const v = vs[e]!;
-      if (v === 0) continue;
-      const wBase = cols[e]! * dOut;
-      for (let i = 0; i < dOut; i++) outs[oBase + i] = outs[oBase + i]! + v * ws[wBase + i]!;
-    }
-  }
-  const out = tensor(outs, { shape: [batch, dOut], backend: W.backend });
+  const out = tensor(rowAxpys(f32(values), selection, f32(W), dOut, 'byRow'), { shape: [batch, dOut], backend: W.backend });
   return customOp([values, W], out, (grad) => {
-    const g = f32(grad);
+    const vs = f32(values);
     const dvs = values.requiresGrad ? new Float32Array(cols.length) : null;
-    const dws = W.requiresGrad ? new Float32Array(width * dOut) : null;
+    const needW = W.requiresGrad;
     // One pass: the value gradient and the decoder-row gradient read the same rows of g and W.
+    const k = vectorKernels();
+    const [g, w, dw] = [0, batch * dOut, (batch + width) * dOut];
+    k.reserve((batch + width * (needW ? 2 : 1)) * dOut);
+    k.f32.set(f32(grad), g);
+    k.f32.set(f32(W), w);
+    if (needW) k.f32.fill(0, dw, dw + width * dOut);
     for (let r = 0; r < batch; r++) {
-      const gBase = r * dOut;
       for (let e = rowPtr[r]!; e < rowPtr[r + 1]!; e++) {
-        const wBase = cols[e]! * dOut;
-        const v = vs[e]!;
-        if (dvs && dws) {
-          let s = 0;
-          for (let i = 0; i < dOut; i++) {
-            const gi = g[gBase + i]!;
-            s += gi * ws[wBase + i]!;
-            dws[wBase + i] = dws[wBase + i]! + v * gi;
-          }
-          dvs[e] = s;
-        } else if (dvs) {
-          let s = 0;
-          for (let i = 0; i < dOut; i++) s += g[gBase + i]! * ws[wBase + i]!;
-          dvs[e] = s;
-        } else if (dws && v !== 0) {
-          for (let i = 0; i < dOut; i++) dws[wBase + i] = dws[wBase + i]! + v * g[gBase + i]!;
-        }
+        const row = cols[e]! * dOut;
+        if (dvs) dvs[e] = k.dot(g + r * dOut, w + row, dOut);
+        if (needW && vs[e] !== 0) k.axpy(dw + row, g + r * dOut, vs[e]!, dOut);
       }
     }
     const dv = dvs ? tensor(dvs, { shape: [cols.length], backend: values.backend }) : null;
-    const dW = dws ? tensor(dws, { shape: [width, dOut], backend: W.backend }) : null;
+    const dW = needW ? tensor(k.f32.slice(dw, dw + width * dOut), { shape: [width, dOut], backend: W.backend }) : null;
     return [dv, dW];
   });
 }

@@ -1,4 +1,4 @@
-import { Adam, Generator, LRScheduler, type Tensor, ValueError, clipGradNorm, mul, noGrad, norm, tensor } from '@glassbox/tensor';
+import { Adam, Generator, LRScheduler, type Tensor, ValueError, clipGradNorm, mul, noGrad, norm, tensor, tidy } from '@glassbox/tensor';
 import type { DecoderNorm, SaeConfig } from '../sae/config.ts';
 import { createSae, defaultDecoderNorm } from '../sae/create.ts';
 import { DEFAULT_STEP_CONTEXT, type StepContext, type SparseAutoencoder } from '../sae/sparse-autoencoder.ts';
@@ -184,7 +184,12 @@ function initDecoderBias(run: ResolvedRun, batch: Tensor): void {
   noGrad(() => run.sae.b_dec.copyFrom(tensor(value, { shape: [d] })));
 }
 
+/** One optimizer step of one run. Everything it allocates is freed at its end: parameters change in place. */
 function runStep(run: ResolvedRun, x: Tensor, step: number, totalSteps: number): void {
+  tidy(() => stepRun(run, x, step, totalSteps));
+}
+
+function stepRun(run: ResolvedRun, x: Tensor, step: number, totalSteps: number): void {
   const { sae, optimizer, spec, tracker } = run;
   const batch = x.shape[0]!;
   const coefficient = sparsityCoefficientAt(step, run.coefficient, spec.sparsityWarmupSteps ?? 0);
