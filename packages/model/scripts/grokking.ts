@@ -2,7 +2,7 @@
  * Modular addition with weight decay: prints train and test accuracy as training goes, to show test
  * accuracy rising long after train accuracy reaches 1 (grokking). Optional key=value arguments:
  *
- *   pnpm exec tsx --conditions=source packages/model/scripts/grokking.ts p=53 steps=3000 runDir=/tmp/grok
+ *   pnpm exec tsx --conditions=source packages/model/scripts/grokking.ts p=53 steps=3000 runDir=runs/grokking
  */
 import { trainModularAddition } from '../src/organisms/modular-addition.ts';
 
@@ -16,11 +16,11 @@ await trainModularAddition({
   p: num('p', 53),
   trainFraction: num('trainFraction', 0.4),
   steps: num('steps', 3000),
-  dModel: num('dModel', 64),
+  dModel: num('dModel', 32),
   nHeads: num('nHeads', 4),
-  dMlp: num('dMlp', 256),
+  dMlp: num('dMlp', 128),
   lr: num('lr', 3e-3),
-  weightDecay: num('weightDecay', 1),
+  weightDecay: num('weightDecay', 2),
   evalEvery: num('evalEvery', 50),
   seed: num('seed', 0),
   ...(args.runDir ? { runDir: args.runDir } : {}),

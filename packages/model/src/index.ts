@@ -78,3 +78,6 @@ export { type BalancedParensData, balancedParensConfig, balancedParensData, isBa
 export { lastLogits, lastTokenAccuracy, lastTokenLoss } from './organisms/classification.ts';
 export { type Dictionary, reconstruct, SAE_HOOK_SHAPES, type SaeHookPoint, saeHookName } from './dictionary/dictionary.ts';
 export { type SpliceOptions, spliceDictionaries, withDictionaries } from './dictionary/splice.ts';
+export { type GrokkingSteps, grokkingSteps, type ModularAdditionEval } from './organisms/modular-addition.ts';
+export { type TrainBalancedParensOptions, trainBalancedParens } from './organisms/balanced-parens.ts';
+export { lastTokenMetrics } from './organisms/classification.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { balancedParensData, isBalanced, parensText } from './balanced-parens.ts';
+import { balancedParensData, isBalanced, parensText, trainBalancedParens } from './balanced-parens.ts';
 
 describe('balanced parentheses', () => {
   test('isBalanced', () => {
@@ -24,4 +24,19 @@ describe('balanced parentheses', () => {
     expect(balancedParensData({ length: 10, count: 400, seed: 3 }).tokens.toArray()).toEqual(rows);
     expect(() => balancedParensData({ length: 7, count: 1 })).toThrow(/even/);
   });
+
+  test('a small classifier beats the majority class, and counting alone, on strings it never saw', async () => {
+    const { train, test: heldOut, testAccuracy, baseline } = await trainBalancedParens({ length: 16, trainCount: 400, testCount: 600, steps: 120, nLayers: 1, seed: 0 });
+    // Held out: no test string occurs in the training set.
+    const seen = new Set((train.tokens.toArray() as number[][]).map((row) => parensText(row)));
+    const rows = heldOut.tokens.toArray() as number[][];
+    expect(rows.length).toBeGreaterThan(300);
+    expect(rows.some((row) => seen.has(parensText(row)))).toBe(false);
+    expect(baseline).toBeLessThan(0.65);
+    // Equal counts of '(' and ')' label a quarter of the negatives (the hard ones) wrongly.
+    const labels = Array.from(heldOut.labels.data());
+    const byCounting = rows.filter((row, i) => (parensText(row).split('(').length - 1 === 8 ? 1 : 0) === labels[i]).length / rows.length;
+    expect(byCounting).toBeLessThan(0.85);
+    expect(testAccuracy).toBeGreaterThan(Math.max(baseline + 0.3, byCounting + 0.05));
+  }, 120_000);
 });

@@ -1,5 +1,8 @@
-import { Generator, type Tensor, ValueError, tensor } from '@glassbox/tensor';
+import { Generator, type Tensor, ValueError, indexSelect, tensor } from '@glassbox/tensor';
 import type { TransformerConfigInput } from '../config.ts';
+import { HookedTransformer } from '../hooked-transformer.ts';
+import { type TrainProgress, type TrainResult, Trainer } from '../train/trainer.ts';
+import { lastTokenLoss, lastTokenMetrics } from './classification.ts';
 
 /** Token ids of the balanced-parentheses task. */
 export const PARENS = { bos: 0, open: 1, close: 2 } as const;
@@ -80,4 +83,85 @@ export function balancedParensConfig(options: { length: number; nLayers?: number
     actFn: 'relu',
     seed: options.seed ?? 0,
   };
+}
+
+export interface TrainBalancedParensOptions {
+  /** Even string length. */
+  length: number;
+  /** Training examples, drawn once. */
+  trainCount: number;
+  /** Test examples drawn before removing the strings that also occur in the training set. */
+  testCount: number;
+  steps: number;
+  /** Examples per step, drawn at random from the training set; default all of them. */
+  batch?: number;
+  nLayers?: number;
+  dModel?: number;
+  nHeads?: number;
+  /** AdamW with cosine decay; default lr 3e-3, weight decay 0.01. */
+  lr?: number;
+  weightDecay?: number;
+  seed?: number;
+  onProgress?: (progress: TrainProgress) => void;
+}
+
+/**
+ * Trains {@link balancedParensConfig} on a fresh data set and measures accuracy on held-out
+ * strings: test strings that also occur in the training set are dropped, so the score is not
+ * memorisation. `baseline` is the accuracy of always answering the test set's majority class.
+ */
+export async function trainBalancedParens(options: TrainBalancedParensOptions): Promise<{
+  model: HookedTransformer;
+  train: BalancedParensData;
+  test: BalancedParensData;
+  result: TrainResult;
+  trainAccuracy: number;
+  testAccuracy: number;
+  baseline: number;
+}> {
+  const seed = options.seed ?? 0;
+  const train = balancedParensData({ length: options.length, count: options.trainCount, seed });
+  const test = heldOut(balancedParensData({ length: options.length, count: options.testCount, seed: seed + 1 }), train);
+  const model = new HookedTransformer(balancedParensConfig({ ...options, seed }));
+  const n = options.trainCount;
+  const batch = Math.min(options.batch ?? n, n);
+  const trainer = new Trainer({
+    model,
+    nextBatch: (generator) => {
+      if (batch === n) return train;
+      const rows = tensor(Int32Array.from(generator.permutation(n).subarray(0, batch)));
+      return { tokens: indexSelect(train.tokens, 0, rows), labels: indexSelect(train.labels, 0, rows) };
+    },
+    loss: (m, b: BalancedParensData) => lastTokenLoss(m, b.tokens, b.labels),
+    steps: options.steps,
+    seed,
+    lr: options.lr ?? 3e-3,
+    weightDecay: options.weightDecay ?? 0.01,
+    warmupSteps: Math.min(10, options.steps),
+    tokensPerBatch: (b) => b.tokens.size,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const result = await trainer.run();
+  const positive = test.labels.cast('float32').mean().item();
+  return {
+    model,
+    train,
+    test,
+    result,
+    trainAccuracy: lastTokenMetrics(model, train.tokens, train.labels).accuracy,
+    testAccuracy: lastTokenMetrics(model, test.tokens, test.labels).accuracy,
+    baseline: Math.max(positive, 1 - positive),
+  };
+}
+
+/** The rows of `data` whose string does not occur in `seen`. */
+function heldOut(data: BalancedParensData, seen: BalancedParensData): BalancedParensData {
+  const width = data.tokens.shape[1]!;
+  const key = (ids: Int32Array, row: number) => ids.subarray(row * width, (row + 1) * width).join(',');
+  const seenIds = seen.tokens.data() as Int32Array;
+  const known = new Set(Array.from({ length: seen.tokens.shape[0]! }, (_, row) => key(seenIds, row)));
+  const ids = data.tokens.data() as Int32Array;
+  const keep = Array.from({ length: data.tokens.shape[0]! }, (_, row) => row).filter((row) => !known.has(key(ids, row)));
+  const rows = tensor(Int32Array.from(keep));
+  return { tokens: indexSelect(data.tokens, 0, rows), labels: indexSelect(data.labels, 0, rows) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { modularAdditionData, trainModularAddition } from './modular-addition.ts';
+import { grokkingSteps, modularAdditionData, trainModularAddition } from './modular-addition.ts';
 
 describe('modular addition', () => {
   test('every pair appears once, labelled (a + b) mod p, split by the train fraction', () => {
@@ -17,26 +17,39 @@ describe('modular addition', () => {
     expect(() => modularAdditionData({ p: 7, trainFraction: 1 })).toThrow(/trainFraction/);
   });
 
-  test('reduced form: full-batch training with weight decay fits the train split, and logs test accuracy', async () => {
-    const evals: Array<Record<string, number>> = [];
-    const { result } = await trainModularAddition({
-      p: 11,
+  test('grokkingSteps finds the first steps over the thresholds and tells a delayed rise from a joint one', () => {
+    const at = (step: number, trainAccuracy: number, testAccuracy: number) => ({ step, trainAccuracy, testAccuracy, trainLoss: 0, testLoss: 0 });
+    const delayed = [at(100, 0.5, 0.05), at(200, 1, 0.1), at(300, 1, 0.2), at(400, 1, 0.6), at(500, 1, 0.96)];
+    expect(grokkingSteps(delayed)).toEqual({ trainStep: 200, testStep: 500, testAccuracyAtTrainStep: 0.1, grokked: true });
+    const joint = [at(100, 0.5, 0.4), at(200, 0.995, 0.9), at(300, 1, 0.97)];
+    expect(grokkingSteps(joint)).toEqual({ trainStep: 200, testStep: 300, testAccuracyAtTrainStep: 0.9, grokked: false });
+    expect(grokkingSteps(delayed.slice(0, 3))).toMatchObject({ trainStep: 200, testStep: null, grokked: false });
+  });
+
+  test('reduced form (p = 31): train accuracy reaches 1 while test accuracy lags, and test accuracy reaches 95% much later', async () => {
+    const controller = new AbortController();
+    const { history } = await trainModularAddition({
+      p: 31,
       trainFraction: 0.5,
-      steps: 150,
+      steps: 800,
       dModel: 32,
-      nHeads: 2,
-      dMlp: 64,
-      lr: 1e-2,
-      weightDecay: 1,
-      evalEvery: 50,
+      nHeads: 4,
+      dMlp: 128,
+      lr: 5e-3,
+      weightDecay: 2,
+      evalEvery: 25,
+      signal: controller.signal,
       onProgress: (p) => {
-        if (p.eval) evals.push(p.eval);
+        if (p.eval && p.eval.testAccuracy! >= 0.95) controller.abort();
       },
     });
-    expect(result.completed).toBe(true);
-    expect(evals).toHaveLength(3);
-    expect(evals.at(-1)!.trainAccuracy).toBe(1);
-    expect(evals.at(-1)!.testAccuracy).toBeGreaterThanOrEqual(0);
-    expect(evals.at(-1)!.trainLoss).toBeLessThan(evals[0]!.trainLoss! + 1e-6);
-  });
+    const found = grokkingSteps(history);
+    expect(found.trainStep).not.toBeNull();
+    expect(found.testAccuracyAtTrainStep).toBeLessThan(0.5);
+    expect(found.testStep).not.toBeNull();
+    expect(found.testStep!).toBeGreaterThanOrEqual(3 * found.trainStep!);
+    expect(found.grokked).toBe(true);
+    // Train accuracy stays at 1 throughout the wait.
+    expect(history.filter((e) => e.step >= found.trainStep!).every((e) => e.trainAccuracy >= 0.99)).toBe(true);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AdamW, Generator, LRScheduler, type Module, type Schedule, Tensor, ValueError, clipGradNorm, constantSchedule, cosineWithWarmup, writeFileAtomic, writeJsonAtomic } from '@glassbox/tensor';
+import { AdamW, Generator, LRScheduler, type Module, type Schedule, Tensor, ValueError, clipGradNorm, constantSchedule, cosineWithWarmup, tidy, writeFileAtomic, writeJsonAtomic } from '@glassbox/tensor';
 import { checkpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 
@@ -21,7 +21,11 @@ export interface TrainProgress {
 
 export interface TrainerOptions<M extends Module, B> {
   model: M;
-  /** Draws the next training batch from the trainer's data generator, whose state is checkpointed. */
+  /**
+   * Draws the next training batch from the trainer's data generator, whose state is checkpointed.
+   * Each step (batch, loss, backward, update) runs inside tidy(): a tensor it creates and stores
+   * for later must be passed to keep().
+   */
   nextBatch: (generator: Generator, step: number) => B;
   /** The scalar loss of the model on a batch. */
   loss: (model: M, batch: B) => Tensor;
@@ -191,17 +195,22 @@ export class Trainer<M extends Module, B> {
       while (this.#step < o.steps) {
         if (o.signal?.aborted) return { step: this.#step, completed: false, resumedFrom, losses, ...(lastEval ? { lastEval } : {}) };
         const lr = this.optimizer.lr;
-        const batch = o.nextBatch(this.generator, this.#step);
-        const loss = o.loss(o.model, batch);
-        this.optimizer.zeroGrad();
-        loss.backward();
-        if (o.gradClip !== undefined) clipGradNorm(o.model.parameters(), o.gradClip);
-        this.optimizer.step();
+        // One scope per step: the wasm backend reuses the same blocks every step instead of filling
+        // its budget and spilling. The gradients are dropped with the rest.
+        const [lossValue, batchTokens] = tidy(() => {
+          const batch = o.nextBatch(this.generator, this.#step);
+          const loss = o.loss(o.model, batch);
+          this.optimizer.zeroGrad();
+          loss.backward();
+          if (o.gradClip !== undefined) clipGradNorm(o.model.parameters(), o.gradClip);
+          this.optimizer.step();
+          this.optimizer.zeroGrad();
+          return [loss.item(), o.tokensPerBatch ? o.tokensPerBatch(batch) : batch instanceof Tensor ? batch.size : 1] as const;
+        });
         this.scheduler.step();
         this.#step += 1;
-        const lossValue = loss.item();
         losses.push(lossValue);
-        tokens += o.tokensPerBatch ? o.tokensPerBatch(batch) : batch instanceof Tensor ? batch.size : 1;
+        tokens += batchTokens;
         const elapsedSeconds = (performance.now() - started) / 1000;
         const done = this.#step - firstStep;
         const progress: TrainProgress = {
