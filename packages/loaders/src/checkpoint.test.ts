@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HookedTransformer } from '@glassbox/model';
-import { SafetensorsFile, writeSafetensors } from '@glassbox/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Generator, SafetensorsFile, writeSafetensors } from '@glassbox/tensor';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CheckpointSeries } from './checkpoint-series.ts';
 import { loadPretrained, loadWeightsInto } from './checkpoint.ts';
 import { describeModel } from './describe-model.ts';
@@ -189,6 +189,32 @@ describe('loadWeightsInto', () => {
     const tokens = [[1, 2, 3, 4]];
     expect(Array.from(model.forward(tokens).data())).toEqual(Array.from(reference.forward(tokens).data()));
   });
+});
+
+describe('loadPretrained skips random initialisation', () => {
+  it.each(['gpt2-tiny', 'pythia-tiny', 'gpt2-tiny-sharded-f16', 'pythia-tiny-sequential-bf16'])(
+    '%s: draws no random number, and gives the weights and logits of a randomly initialised model loaded alike',
+    async (name) => {
+      const folder = join(FIXTURES, name);
+      const draws = vi.spyOn(Generator.prototype, 'nextUint32');
+      let loaded: Awaited<ReturnType<typeof loadPretrained>>;
+      try {
+        loaded = await loadPretrained(folder);
+        expect(draws).not.toHaveBeenCalled();
+      } finally {
+        draws.mockRestore();
+      }
+      const reference = new HookedTransformer(loaded.config);
+      await loadWeightsInto(reference, folder);
+      const expected = reference.stateDict();
+      for (const [key, p] of loaded.model.namedParameters()) expect(p.data(), key).toEqual(expected[key]!.data());
+      const tokens = [
+        [1, 2, 3, 4, 5],
+        [9, 8, 7, 6, 0],
+      ];
+      expect(loaded.model.forward(tokens).data()).toEqual(reference.forward(tokens).data());
+    },
+  );
 });
 
 describe('CheckpointSeries', () => {

@@ -185,25 +185,42 @@ function validate(folder: string, files: WeightFiles, keys: ReadonlySet<string>,
  * Loads a Hugging Face GPT-2 or GPT-NeoX/Pythia folder (config.json and model.safetensors, or
  * sharded safetensors with model.safetensors.index.json; F32, F16 or BF16) into a new
  * HookedTransformer. Every key and shape is checked from the headers before any data is read;
- * tensors are then read one at a time by offset and copied into the model's parameters. On any
- * error the new model is discarded, so nothing is ever half loaded.
+ * tensors are then read one at a time by offset and written into the model's parameters, which
+ * are built without random initialisation. On any error the new model is discarded, so nothing is
+ * ever half loaded.
  */
 export async function loadPretrained(folder: string): Promise<LoadedModel> {
   const checkpoint = await Checkpoint.open(folder);
   try {
-    const model = new HookedTransformer(checkpoint.config);
+    // Every weight is overwritten below, so none is drawn at random first.
+    const model = new HookedTransformer(checkpoint.config, { init: 'none' });
     const params = new Map(model.namedParameters());
     const targets = new Set(checkpoint.recipes.map((r) => r.target));
     const uncovered = [...params.keys()].filter((k) => !targets.has(k));
     const extra = [...targets].filter((k) => !params.has(k));
-    if (uncovered.length > 0 || extra.length > 0) {
-      throw new Error(`${checkpoint.architecture.modelType} adapter does not match the model: unset ${uncovered.join(', ')}; unknown ${extra.join(', ')}`);
+    const misshapen = checkpoint.recipes.filter((r) => params.has(r.target) && formatShape(r.shape) !== formatShape(params.get(r.target)!.shape)).map((r) => r.target);
+    if (uncovered.length > 0 || extra.length > 0 || misshapen.length > 0) {
+      throw new Error(
+        `${checkpoint.architecture.modelType} adapter does not match the model: unset ${uncovered.join(', ')}; unknown ${extra.join(', ')}; wrong shape ${misshapen.join(', ')}`,
+      );
     }
-    for await (const [target, data, shape] of checkpoint.tensors()) params.get(target)!.copyFrom(tensor(data, { shape }));
+    for await (const [target, data] of checkpoint.tensors()) writeParameter(params.get(target)!, data);
     return { model, config: checkpoint.config, architecture: checkpoint.architecture.modelType, folder };
   } finally {
     await checkpoint.close();
   }
+}
+
+/**
+ * Writes row-major float32 data straight into the buffer of a parameter that the model has just
+ * built (its own contiguous buffer, of exactly its size): one copy, where wrapping the data in a
+ * tensor and calling copyFrom would make three.
+ */
+function writeParameter(param: Tensor, data: Float32Array): void {
+  if (data.length !== param.size || param.dtype !== 'float32' || param.offset !== 0) {
+    throw new Error(`weight recipe built ${data.length} values for a ${param.dtype} parameter of ${param.size}`);
+  }
+  param.backend.write(param.handle, data);
 }
 
 /**

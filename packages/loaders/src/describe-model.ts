@@ -21,19 +21,22 @@ export async function describeModel(folder: string): Promise<ModelDescription> {
   try {
     const { config } = checkpoint;
     // Hook names depend on the structure (layers, rotary, parallel, MLP), not on the sizes.
-    const skeleton = new HookedTransformer({
-      ...config,
-      dModel: 2,
-      nHeads: 1,
-      dHead: 2,
-      dMlp: config.dMlp === null ? null : 2,
-      dVocab: 2,
-      dVocabOut: 2,
-      nCtx: 2,
-      rotaryDim: config.rotaryDim === null ? null : 2,
-      attnScale: 1,
-      initRange: 1,
-    });
+    const skeleton = new HookedTransformer(
+      {
+        ...config,
+        dModel: 2,
+        nHeads: 1,
+        dHead: 2,
+        dMlp: config.dMlp === null ? null : 2,
+        dVocab: 2,
+        dVocabOut: 2,
+        nCtx: 2,
+        rotaryDim: config.rotaryDim === null ? null : 2,
+        attnScale: 1,
+        initRange: 1,
+      },
+      { init: 'none' },
+    );
     return { architecture: checkpoint.architecture.modelType, parameters: checkpoint.parameterCount(), hookNames: skeleton.hookNames(), config };
   } finally {
     await checkpoint.close();

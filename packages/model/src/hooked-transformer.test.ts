@@ -1,6 +1,6 @@
-import { ShapeError, type Tensor, mul, noGrad, tensor, zerosLike } from '@glassbox/tensor';
+import { Generator, ShapeError, type Tensor, ValueError, mul, noGrad, tensor, zerosLike } from '@glassbox/tensor';
 import { assertAllClose } from '@glassbox/testing';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { HookNameError, hookShape } from './hook-names.ts';
 import { HookedTransformer } from './hooked-transformer.ts';
 import { lmLoss } from './loss.ts';
@@ -192,5 +192,58 @@ describe('gradients with respect to hooked activations', () => {
     const explicit = model.runWithCache(tokens, { inclBwd: true, metric: lmLoss, namesFilter: ['hook_embed'] }).cache.get('hook_embed_grad');
     assertAllClose(withDefault, explicit.data());
     model.zeroGrad();
+  });
+});
+
+describe('init', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const CONFIGS = [
+    { nLayers: 2, dModel: 16, nHeads: 2, dVocab: 11, nCtx: 8, seed: 7 },
+    { nLayers: 2, dModel: 16, nHeads: 4, dVocab: 11, nCtx: 8, positionalEmbeddingType: 'rotary', parallelAttnMlp: true, normalizationType: 'RMS', attnBias: false, seed: 1 },
+  ] as const;
+
+  test.each(CONFIGS)("'none' draws no random number, and 'random' (the default) does", (cfg) => {
+    const draws = vi.spyOn(Generator.prototype, 'nextUint32');
+    const blank = new HookedTransformer(cfg, { init: 'none' });
+    expect(draws).not.toHaveBeenCalled();
+    const random = new HookedTransformer(cfg);
+    const weights = [...random.namedParameters()].filter(([name]) => /W_/.test(name)).reduce((n, [, p]) => n + p.size, 0);
+    expect(draws.mock.calls.length).toBeGreaterThanOrEqual(weights);
+    expect([...blank.namedParameters()].map(([name, p]) => [name, p.shape])).toEqual([...random.namedParameters()].map(([name, p]) => [name, p.shape]));
+  });
+
+  test("'none' leaves matrices and biases at zero and norm weights at one", () => {
+    const model = new HookedTransformer(CONFIGS[0], { init: 'none' });
+    for (const [name, p] of model.namedParameters()) {
+      const expected = /ln\d?\w*\.w$/.test(name) ? 1 : 0;
+      expect([...new Set(p.data())], name).toEqual([expected]);
+    }
+  });
+
+  test("'random' is the default, seeded by cfg.seed", () => {
+    const a = new HookedTransformer(CONFIGS[1]).stateDict();
+    const b = new HookedTransformer(CONFIGS[1], { init: 'random' }).stateDict();
+    const c = new HookedTransformer({ ...CONFIGS[1], seed: 2 }).stateDict();
+    for (const key of Object.keys(a)) expect(b[key]!.data(), key).toEqual(a[key]!.data());
+    expect(c['embed.W_E']!.data()).not.toEqual(a['embed.W_E']!.data());
+  });
+
+  test.each(REFERENCE_RUNS)("a model built with 'none' and then loaded gives exactly the logits of a random one loaded alike (%s)", (name) => {
+    const run = loadReferenceRun(name);
+    const random = new HookedTransformer(run.config);
+    const blank = new HookedTransformer(run.config, { init: 'none' });
+    random.loadStateDict(run.weights);
+    blank.loadStateDict(run.weights);
+    expect(blank.forward(run.tokens).data()).toEqual(random.forward(run.tokens).data());
+  });
+
+  test('an unknown init mode is a ValueError naming the option', () => {
+    const e = errorOf(() => new HookedTransformer(CONFIGS[0], { init: 'zeros' as 'none' }));
+    expect(e).toBeInstanceOf(ValueError);
+    expect(e.message).toContain('options.init');
+    expect(e.message).toContain('"zeros"');
   });
 });

@@ -81,3 +81,4 @@ export { type SpliceOptions, spliceDictionaries, withDictionaries } from './dict
 export { type GrokkingSteps, grokkingSteps, type ModularAdditionEval } from './organisms/modular-addition.ts';
 export { type TrainBalancedParensOptions, trainBalancedParens } from './organisms/balanced-parens.ts';
 export { lastTokenMetrics } from './organisms/classification.ts';
+export type { HookedTransformerOptions, InitMode } from './hooked-transformer.ts';

@@ -113,18 +113,25 @@ export function identity(shape: readonly number[], key: string, target: string, 
   return { target, shape, sources: [{ key, shape: sourceShape }], build: ([a]) => a! };
 }
 
+/** Tiles of this many rows and columns fit in the cache, so neither side of a transpose is read with a long stride. */
+const TILE = 64;
+
+/** Row-major [rows, cols] data laid out as [cols, rows]. */
+export function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let c = c0; c < c1; c++) for (let r = r0; r < r1; r++) out[c * rows + r] = a[r * cols + c]!;
+    }
+  }
+  return out;
+}
+
 /** [rows, cols] -> [cols, rows]. */
 export function transposed(key: string, rows: number, cols: number, target: string): WeightRecipe {
-  return {
-    target,
-    shape: [cols, rows],
-    sources: [{ key, shape: [rows, cols] }],
-    build: ([a]) => {
-      const out = new Float32Array(rows * cols);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a![r * cols + c]!;
-      return out;
-    },
-  };
+  return { target, shape: [cols, rows], sources: [{ key, shape: [rows, cols] }], build: ([a]) => transpose(a!, rows, cols) };
 }
 
 export function zerosRecipe(shape: readonly number[], target: string): WeightRecipe {

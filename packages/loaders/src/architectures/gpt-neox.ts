@@ -1,5 +1,5 @@
 import { type TransformerConfig, transformerConfig } from '@glassbox/model';
-import { type Architecture, type HfConfig, type WeightRecipe, activation, configReader, identity, transposed, zerosRecipe } from './architecture.ts';
+import { type Architecture, type HfConfig, type WeightRecipe, activation, configReader, identity, transpose, transposed, zerosRecipe } from './architecture.ts';
 
 /**
  * query_key_value is a Linear weight [3·d_model, d_model] (out, in) whose output is viewed per head
@@ -23,14 +23,6 @@ function splitInterleavedBias(src: Float32Array, nHeads: number, dHead: number, 
     const from = h * 3 * dHead + which * dHead;
     out.set(src.subarray(from, from + dHead), h * dHead);
   }
-  return out;
-}
-
-/** dense [d_model, n_heads·d_head] (out, in) -> W_O [n_heads, d_head, d_model]. */
-function denseToWO(src: Float32Array, dModel: number, nHeads: number, dHead: number): Float32Array {
-  const inner = nHeads * dHead;
-  const out = new Float32Array(inner * dModel);
-  for (let m = 0; m < dModel; m++) for (let i = 0; i < inner; i++) out[i * dModel + m] = src[m * inner + i]!;
   return out;
 }
 
@@ -94,11 +86,12 @@ export const gptNeox: Architecture = {
           });
         }
       });
+      // dense [d_model, n_heads·d_head] (out, in), transposed, is W_O [n_heads, d_head, d_model].
       out.push({
         target: `${b}attn.W_O`,
         shape: [h, dh, d],
-        sources: [{ key: `${p}attention.dense.weight`, shape: [d, d] }],
-        build: ([w]) => denseToWO(w!, d, h, dh),
+        sources: [{ key: `${p}attention.dense.weight`, shape: [d, h * dh] }],
+        build: ([w]) => transpose(w!, d, h * dh),
       });
       if (cfg.attnBias) out.push(identity([d], `${p}attention.dense.bias`, `${b}attn.b_O`));
       out.push(identity([d], `${p}post_attention_layernorm.weight`, `${b}ln2.w`), identity([d], `${p}post_attention_layernorm.bias`, `${b}ln2.b`));

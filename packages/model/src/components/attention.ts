@@ -34,7 +34,7 @@ export class Attention extends Module {
   readonly #rotary: Rotary | null;
   readonly #masks = new Map<number, Tensor>();
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     this.cfg = cfg;
     const { nHeads: h, dModel: d, dHead: dh, initRange } = cfg;

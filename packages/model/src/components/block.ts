@@ -22,7 +22,7 @@ export class TransformerBlock extends Module {
   readonly hook_mlp_out: HookPoint | null; // [batch, pos, d_model]
   readonly hook_resid_post: HookPoint; // [batch, pos, d_model]
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     this.cfg = cfg;
     const hasMlp = !cfg.attnOnly;

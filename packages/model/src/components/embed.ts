@@ -6,7 +6,7 @@ import { normalInit } from './init.ts';
 export class Embed extends Module {
   readonly W_E: Tensor; // [d_vocab, d_model]
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     this.W_E = this.param('W_E', normalInit([cfg.dVocab, cfg.dModel], cfg.initRange, generator));
   }

@@ -21,7 +21,7 @@ export class MLP extends Module {
   readonly hook_post: HookPoint; // [batch, pos, d_mlp]
   readonly #act: (x: Tensor) => Tensor;
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     const dMlp = cfg.dMlp ?? 4 * cfg.dModel;
     this.W_in = this.param('W_in', normalInit([cfg.dModel, dMlp], cfg.initRange, generator));

@@ -9,7 +9,7 @@ import { normalInit } from './init.ts';
 export class PosEmbed extends Module {
   readonly W_pos: Tensor; // [n_ctx, d_model]
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     this.W_pos = this.param('W_pos', normalInit([cfg.nCtx, cfg.dModel], cfg.initRange, generator));
   }

@@ -7,7 +7,7 @@ export class Unembed extends Module {
   readonly W_U: Tensor; // [d_model, d_vocab_out]
   readonly b_U: Tensor; // [d_vocab_out]
 
-  constructor(cfg: TransformerConfig, generator: Generator) {
+  constructor(cfg: TransformerConfig, generator: Generator | null) {
     super();
     this.W_U = this.param('W_U', normalInit([cfg.dModel, cfg.dVocabOut], cfg.initRange, generator));
     this.b_U = this.param('b_U', zeros([cfg.dVocabOut]));
