@@ -31,7 +31,7 @@ async function isDirectory(path: string): Promise<boolean> {
 async function fromCheckpoint(path: string, label: string): Promise<LoadedModel> {
   const checkpoint = await loadCheckpoint(path);
   const runConfig = checkpoint.config as { model?: unknown } | null;
-  const model = new HookedTransformer(configFromJSON(runConfig?.model ?? runConfig));
+  const model = new HookedTransformer(configFromJSON(runConfig?.model ?? runConfig), { init: 'none' });
   model.loadStateDict(checkpoint.model);
   return { model, source: `${label} (step ${checkpoint.step})`, tokenizer: null };
 }

@@ -171,7 +171,7 @@ export function processWeights(model: HookedTransformer, options: ProcessWeights
   if ((options.centerWritingWeights ?? true) && layerNorm) weights = centerWritingWeights(weights);
   if (options.centerUnembed ?? true) weights = centerUnembed(weights);
   if (options.foldValueBiases ?? true) weights = foldValueBiases(weights);
-  const processed = new HookedTransformer(weights.config);
+  const processed = new HookedTransformer(weights.config, { init: 'none' });
   processed.loadStateDict(weights.stateDict);
   return processed;
 }
