@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { type Benchmark, README_PATH, RESULTS_DIR, replaceMarkedSection, writeJsonAtomic } from './harness.ts';
 import { gpuBenchmark } from './gpu.bench.ts';
 import { grokkingBenchmark } from './grokking.bench.ts';
+import { inductionBenchmark } from './induction.bench.ts';
 import { matmulBenchmark } from './matmul.bench.ts';
 import { saeSpeedBenchmark } from './sae-speed.bench.ts';
 import { trainStepBenchmark } from './train-step.bench.ts';
 import { wasmBenchmark } from './wasm.bench.ts';
 
 /** Every benchmark, in run order; add new `*.bench.ts` modules here. */
-const benchmarks: readonly Benchmark[] = [matmulBenchmark, gpuBenchmark, wasmBenchmark, trainStepBenchmark, saeSpeedBenchmark, grokkingBenchmark];
+const benchmarks: readonly Benchmark[] = [matmulBenchmark, gpuBenchmark, wasmBenchmark, trainStepBenchmark, saeSpeedBenchmark, grokkingBenchmark, inductionBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
