@@ -10,6 +10,8 @@ export type { Backend, KernelTable, KernelName, View } from './backend.ts';
 export { getBackend, setBackend, availableBackends } from './backends/index.ts';
 export { tidy, keep, wasmMemoryStats, setWasmThreads, wasmThreads } from './backends/wasm/index.ts';
 export * as gpu from './backends/gpu/index.ts';
+/** The WebAssembly binary emitter the wasm backend builds its kernels with, for code that generates its own. */
+export * as wasmEmitter from './backends/wasm/wasm-emitter.ts';
 export type { DType, TypedArray } from './dtype.ts';
 export * from './errors.ts';
 export { Generator, generator } from './random.ts';

@@ -1,10 +1,12 @@
 /**
  * The vector loops under the sparse SAE kernels: axpy, dot and a threshold scan over contiguous
- * float32 runs, in a small SIMD WebAssembly module assembled here, byte by byte, with plain
- * JavaScript versions where WebAssembly SIMD is missing. A caller copies its operands into the
+ * float32 runs, in a small SIMD WebAssembly module written with the tensor package's emitter, with
+ * plain JavaScript versions where WebAssembly SIMD is missing. A caller copies its operands into the
  * kernel memory (`reserve`, then `f32.set`), runs the loops on element offsets, and copies results
  * out. The memory is one per process and reused; kernels are synchronous and never nested.
  */
+
+import { wasmEmitter } from '@glassbox/tensor';
 
 export interface VectorKernels {
   /** Float32 view of the kernel memory; renewed by reserve(). */
@@ -24,127 +26,110 @@ export interface VectorKernels {
   collectAtLeast(src: number, n: number, t: number, out: number): number;
 }
 
-// WebAssembly binary encoding: just what three loops need.
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-const utf8 = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+const { ModuleBuilder, Op, Simd, ValType } = wasmEmitter;
+type FunctionBuilder = wasmEmitter.FunctionBuilder;
+const { i32, f32, v128 } = ValType;
 
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const tee = (i: number) => [0x22, i];
-const i32 = (n: number) => [0x41, ...sleb(n)];
-const [add, and, shl, shrU, geU] = [[0x6a], [0x71], [0x74], [0x76], [0x4f]];
-const [f32load, f32store, i32store] = [[0x2a, 2, 0], [0x38, 2, 0], [0x36, 2, 0]];
-const [f32add, f32mul, f32ge] = [[0x92], [0x94], [0x60]];
-const [vload, vstore] = [[0xfd, 0, 0, 0], [0xfd, 0x0b, 0, 0]];
-const [splat, vadd, vmul, vge, bitmask] = [[0xfd, 0x13], [0xfd, 0xe4, 0x01], [0xfd, 0xe6, 0x01], [0xfd, 0x46], [0xfd, 0xa4, 0x01]];
-const lane = (i: number) => [0xfd, 0x1f, i];
-/** while (get(i) < get(stop)) { body } as block/loop. */
-const whileBelow = (i: number, stop: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(stop), ...geU, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
-const ifThen = (body: number[]) => [0x04, 0x40, ...body, 0x0b];
+/** while (i < stop) body(), unsigned, tested before each pass; i and stop are locals. */
+function whileBelow(f: FunctionBuilder, i: number, stop: number, body: () => void): void {
+  f.block((exit) => {
+    f.get(i).get(stop).op(Op.i32GeU).brIf(exit);
+    f.loop((top) => {
+      body();
+      f.get(i).get(stop).op(Op.i32LtU).brIf(top);
+    });
+  });
+}
+const bump = (f: FunctionBuilder, local: number, by: number) => f.get(local).i32(by).op(Op.i32Add).set(local);
 /** Element offset to byte address, in place. */
-const toBytes = (i: number) => [...get(i), ...i32(2), ...shl, ...set(i)];
-const bump = (i: number, by: number) => [...get(i), ...i32(by), ...add, ...set(i)];
+const toBytes = (f: FunctionBuilder, local: number) => f.get(local).i32(2).op(Op.i32Shl).set(local);
+/** Pushes base + 4 · offset: an element offset into a run at byte address base. */
+const address = (f: FunctionBuilder, base: number, offset: number) => f.get(base).get(offset).i32(2).op(Op.i32Shl).op(Op.i32Add);
 
-// axpy(dst, src, a, n): locals 4 stop4, 5 stop, 6 splat(a).
-const axpyBody = [
-  ...toBytes(0),
-  ...toBytes(1),
-  ...[...get(0), ...get(3), ...i32(-4), ...and, ...i32(2), ...shl, ...add, ...set(4)],
-  ...[...get(0), ...get(3), ...i32(2), ...shl, ...add, ...set(5)],
-  ...[...get(2), ...splat, ...set(6)],
-  ...whileBelow(0, 4, [...get(0), ...get(0), ...vload, ...get(6), ...get(1), ...vload, ...vmul, ...vadd, ...vstore, ...bump(0, 16), ...bump(1, 16)]),
-  ...whileBelow(0, 5, [...get(0), ...get(0), ...f32load, ...get(2), ...get(1), ...f32load, ...f32mul, ...f32add, ...f32store, ...bump(0, 4), ...bump(1, 4)]),
-];
-// dot(a, b, n) -> f32: locals 3 stop4, 4 stop, 5 acc (v128), 6 sum (f32).
-const dotBody = [
-  ...toBytes(0),
-  ...toBytes(1),
-  ...[...get(0), ...get(2), ...i32(-4), ...and, ...i32(2), ...shl, ...add, ...set(3)],
-  ...[...get(0), ...get(2), ...i32(2), ...shl, ...add, ...set(4)],
-  ...whileBelow(0, 3, [...get(5), ...get(0), ...vload, ...get(1), ...vload, ...vmul, ...vadd, ...set(5), ...bump(0, 16), ...bump(1, 16)]),
-  ...[...get(5), ...lane(0), ...get(5), ...lane(1), ...f32add, ...get(5), ...lane(2), ...f32add, ...get(5), ...lane(3), ...f32add, ...set(6)],
-  ...whileBelow(0, 4, [...get(6), ...get(0), ...f32load, ...get(1), ...f32load, ...f32mul, ...f32add, ...set(6), ...bump(0, 4), ...bump(1, 4)]),
-  ...get(6),
-];
-// collectAtLeast(src, n, t, out) -> count: locals 4 i, 5 count, 6 n4, 7 splat(t), 8 j, 9 lane mask.
-const checkOne = [
-  ...[...get(0), ...get(8), ...i32(2), ...shl, ...add, ...f32load, ...get(2), ...f32ge],
-  ...ifThen([...get(3), ...get(5), ...i32(2), ...shl, ...add, ...get(8), ...i32store, ...bump(5, 1)]),
-  ...bump(8, 1),
-];
-/** Branch-free within a block of four that has a hit: every lane's index is stored, and the count moves past the hits only. */
-const keepLane = (l: number) => [
-  ...[...get(3), ...get(5), ...i32(2), ...shl, ...add, ...get(4), ...i32(l), ...add, ...i32store],
-  ...[...get(5), ...get(9), ...i32(l), ...shrU, ...i32(1), ...and, ...add, ...set(5)],
-];
-const collectBody = [
-  ...toBytes(0),
-  ...toBytes(3),
-  ...[...get(1), ...i32(-4), ...and, ...set(6)],
-  ...[...get(2), ...splat, ...set(7)],
-  ...whileBelow(4, 6, [
-    ...[...get(0), ...get(4), ...i32(2), ...shl, ...add, ...vload, ...get(7), ...vge, ...bitmask, ...tee(9)],
-    ...ifThen([...keepLane(0), ...keepLane(1), ...keepLane(2), ...keepLane(3)]),
-    ...bump(4, 4),
-  ]),
-  ...[...get(4), ...set(8)],
-  ...whileBelow(8, 1, checkOne),
-  ...get(5),
-];
+function axpy(m: wasmEmitter.ModuleBuilder): void {
+  const f = m.function('axpy', [i32, i32, f32, i32]);
+  const [dst, src, a, n] = [0, 1, 2, 3];
+  const [stop4, stop, splat] = [f.local(i32), f.local(i32), f.local(v128)];
+  toBytes(f, dst);
+  toBytes(f, src);
+  f.get(dst).get(n).i32(-4).op(Op.i32And).i32(2).op(Op.i32Shl).op(Op.i32Add).set(stop4);
+  address(f, dst, n).set(stop);
+  f.get(a).simd(Simd.f32x4Splat).set(splat);
+  whileBelow(f, dst, stop4, () => {
+    f.get(dst).get(dst).v128Load().get(splat).get(src).v128Load().simd(Simd.f32x4Mul).simd(Simd.f32x4Add).v128Store();
+    bump(f, dst, 16);
+    bump(f, src, 16);
+  });
+  whileBelow(f, dst, stop, () => {
+    f.get(dst).get(dst).f32Load().get(a).get(src).f32Load().op(Op.f32Mul).op(Op.f32Add).f32Store();
+    bump(f, dst, 4);
+    bump(f, src, 4);
+  });
+}
+
+function dot(m: wasmEmitter.ModuleBuilder): void {
+  const f = m.function('dot', [i32, i32, i32], [f32]);
+  const [a, b, n] = [0, 1, 2];
+  const [stop4, stop, acc, sum] = [f.local(i32), f.local(i32), f.local(v128), f.local(f32)];
+  toBytes(f, a);
+  toBytes(f, b);
+  f.get(a).get(n).i32(-4).op(Op.i32And).i32(2).op(Op.i32Shl).op(Op.i32Add).set(stop4);
+  address(f, a, n).set(stop);
+  whileBelow(f, a, stop4, () => {
+    f.get(acc).get(a).v128Load().get(b).v128Load().simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc);
+    bump(f, a, 16);
+    bump(f, b, 16);
+  });
+  // The four lane sums in lane order, then the tail on top.
+  f.get(acc).lane(Simd.f32x4ExtractLane, 0);
+  for (let l = 1; l < 4; l++) f.get(acc).lane(Simd.f32x4ExtractLane, l).op(Op.f32Add);
+  f.set(sum);
+  whileBelow(f, a, stop, () => {
+    f.get(sum).get(a).f32Load().get(b).f32Load().op(Op.f32Mul).op(Op.f32Add).set(sum);
+    bump(f, a, 4);
+    bump(f, b, 4);
+  });
+  f.get(sum);
+}
+
+function collectAtLeast(m: wasmEmitter.ModuleBuilder): void {
+  const f = m.function('collectAtLeast', [i32, i32, f32, i32], [i32]);
+  const [src, n, t, out] = [0, 1, 2, 3];
+  const [i, count, n4, splat, j, mask] = [f.local(i32), f.local(i32), f.local(i32), f.local(v128), f.local(i32), f.local(i32)];
+  toBytes(f, src);
+  toBytes(f, out);
+  f.get(n).i32(-4).op(Op.i32And).set(n4);
+  f.get(t).simd(Simd.f32x4Splat).set(splat);
+  whileBelow(f, i, n4, () => {
+    address(f, src, i).v128Load().get(splat).simd(Simd.f32x4Ge).simd(Simd.i32x4Bitmask).tee(mask);
+    // Branch-free within a block of four that has a hit: every lane's index is stored, and the
+    // count moves past the hits only.
+    f.ifElse(() => {
+      for (let l = 0; l < 4; l++) {
+        address(f, out, count).get(i).i32(l).op(Op.i32Add).i32Store();
+        f.get(count).get(mask).i32(l).op(Op.i32ShrU).i32(1).op(Op.i32And).op(Op.i32Add).set(count);
+      }
+    });
+    bump(f, i, 4);
+  });
+  f.get(i).set(j);
+  whileBelow(f, j, n, () => {
+    address(f, src, j).f32Load().get(t).op(Op.f32Ge);
+    f.ifElse(() => {
+      address(f, out, count).get(j).i32Store();
+      bump(f, count, 1);
+    });
+    bump(f, j, 1);
+  });
+  f.get(count);
+}
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const locals = (groups: Array<[number, number]>) => vec(groups.map(([count, type]) => [...uleb(count), type]));
-  const body = (groups: Array<[number, number]>, code: number[]) => {
-    const bytes = [...locals(groups), ...code, 0x0b];
-    return [...uleb(bytes.length), ...bytes];
-  };
-  const types = vec([
-    [0x60, ...vec([[I32], [I32], [F32], [I32]]), ...vec([])],
-    [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[F32]])],
-    [0x60, ...vec([[I32], [I32], [F32], [I32]]), ...vec([[I32]])],
-  ]);
-  const memoryImport = vec([[...utf8('env'), ...utf8('memory'), 0x02, 0x00, 0x01]]);
-  const exports = vec([
-    [...utf8('axpy'), 0x00, 0],
-    [...utf8('dot'), 0x00, 1],
-    [...utf8('collectAtLeast'), 0x00, 2],
-  ]);
-  const code = vec([
-    body([[2, I32], [1, V128]], axpyBody),
-    body([[2, I32], [1, V128], [1, F32]], dotBody),
-    body([[3, I32], [1, V128], [2, I32]], collectBody),
-  ]);
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, types),
-    ...section(2, memoryImport),
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  const m = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1 });
+  axpy(m);
+  dot(m);
+  collectAtLeast(m);
+  return m.bytes() as Uint8Array<ArrayBuffer>;
 }
 
 const PAGE = 65536;

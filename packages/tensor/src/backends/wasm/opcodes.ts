@@ -141,6 +141,7 @@ export const Simd = {
   f32x4Nearest: 0x6a,
   i32x4Abs: 0xa0,
   i32x4Neg: 0xa1,
+  i32x4Bitmask: 0xa4,
   i32x4Shl: 0xab,
   i32x4ShrS: 0xac,
   i32x4ShrU: 0xad,
