@@ -11,20 +11,12 @@
 
 import { type GrokkingSteps, type ModularAdditionEval, grokkingSteps, trainModularAddition } from '../../packages/model/src/index.ts';
 import { getBackend, wasmThreads } from '../../packages/tensor/src/index.ts';
-import { type Benchmark, type Machine, describeMachine, fmt, markdownTable } from './harness.ts';
+import { type Benchmark, type Machine, describeMachine, fmt, markdownTable, integerOption } from './harness.ts';
 
 const SETUP = { p: 53, trainFraction: 0.4, dModel: 32, nHeads: 4, dMlp: 128, lr: 3e-3, weightDecay: 2, betas: [0.9, 0.98], seed: 0 } as const;
 const THRESHOLDS = { trainThreshold: 0.99, testThreshold: 0.95, minDelay: 2 } as const;
 /** Rows of the curve shown in the README (the results file has every evaluation). */
 const CURVE_ROWS = 12;
-
-function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const value = Number(arg.slice(name.length + 3));
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${arg}`);
-  return value;
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 /** Losses fall to 1e-7 once memorised or grokked: exponent form below 0.01. */
@@ -88,8 +80,8 @@ export const grokkingBenchmark: Benchmark = {
   name: 'grokking',
   description: 'modular addition (p = 53): test accuracy rising long after train accuracy reaches 100%',
   async run(log) {
-    const steps = option('steps', 3000);
-    const evalEvery = option('eval-every', 50);
+    const steps = integerOption('steps', 3000);
+    const evalEvery = integerOption('eval-every', 50);
     const machine = describeMachine();
     const backend = getBackend().name;
     const started = performance.now();

@@ -55,6 +55,15 @@ export function describeMachine(): Machine {
   };
 }
 
+/** `--name=N` from the command line (run.ts takes the arguments without a leading dash as benchmark names). */
+export function integerOption(name: string, fallback: number, min = 1): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (!arg) return fallback;
+  const value = Number(arg.slice(name.length + 3));
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be an integer of at least ${min}, got ${arg}`);
+  return value;
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median: no values');
   const sorted = [...values].sort((x, y) => x - y);

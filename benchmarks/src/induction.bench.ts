@@ -12,19 +12,11 @@
 
 import { trainInduction } from '../../packages/model/src/index.ts';
 import { getBackend, wasmThreads } from '../../packages/tensor/src/index.ts';
-import { type Benchmark, type Machine, describeMachine, fmt, markdownTable } from './harness.ts';
+import { type Benchmark, type Machine, describeMachine, fmt, markdownTable, integerOption } from './harness.ts';
 
 const SETUP = { dModel: 64, nHeads: 4, nCtx: 65, dVocab: 64, batch: 32, lr: 2e-2, seed: 0, minSegment: 8 } as const;
 const FORMED = { inductionScore: 0.4, secondHalfLoss: 1 } as const;
 const TARGET_SECONDS = 180;
-
-function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const value = Number(arg.slice(name.length + 3));
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${arg}`);
-  return value;
-}
 
 interface Evaluation {
   step: number;
@@ -80,8 +72,8 @@ export const inductionBenchmark: Benchmark = {
   name: 'induction',
   description: 'the full-size induction organism trained from scratch until its induction head forms',
   async run(log) {
-    const steps = option('steps', 1000);
-    const evalEvery = option('eval-every', 25);
+    const steps = integerOption('steps', 1000);
+    const evalEvery = integerOption('eval-every', 25);
     const machine = describeMachine();
     const backend = getBackend().name;
     const controller = new AbortController();

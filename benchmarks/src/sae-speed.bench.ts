@@ -25,21 +25,13 @@ import { saeConfig } from '../../plugins/sdl/src/sae/config.ts';
 import { createSae } from '../../plugins/sdl/src/sae/create.ts';
 import { DEFAULT_STEP_CONTEXT } from '../../plugins/sdl/src/sae/sparse-autoencoder.ts';
 import { normalizeDecoderRows, projectDecoderGradient } from '../../plugins/sdl/src/train/decoder-constraint.ts';
-import { BENCH_ROOT, type Benchmark, describeMachine, fmt, markdownTable, median } from './harness.ts';
+import { BENCH_ROOT, type Benchmark, describeMachine, fmt, markdownTable, median, integerOption } from './harness.ts';
 import { tfjsSaeStep } from './sae-speed-tfjs.ts';
 
 const DIMS = { dIn: 512, dSae: 8192, k: 32, lr: 1e-4 };
 const TARGET = { vsTorch: 1.0, vsTfjsWasm: 2.0 };
 const CONTENDERS = ['glassbox', 'torch', 'torch-all-cores', 'tfjs-wasm'] as const;
 type Contender = (typeof CONTENDERS)[number];
-
-/** `--name=value` from the command line (the form run.ts leaves out of benchmark names). */
-function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got ${arg}`);
-  return value;
-}
 
 interface TorchInfo {
   torch: string;
@@ -112,10 +104,10 @@ export const saeSpeedBenchmark: Benchmark = {
   name: 'sae-speed',
   description: 'TopK SAE training tokens/s (d_in 512, d_sae 8192, k 32): Glassbox vs dense PyTorch CPU and tfjs-backend-wasm',
   async run(log) {
-    const batch = option('batch', 4096);
-    const steps = Math.max(1, option('steps', 1));
-    const rounds = Math.max(1, option('rounds', 3));
-    const torchThreads = option('torch-threads', 0);
+    const batch = integerOption('batch', 4096);
+    const steps = Math.max(1, integerOption('steps', 1));
+    const rounds = Math.max(1, integerOption('rounds', 3));
+    const torchThreads = integerOption('torch-threads', 0, 0);
     const machine = describeMachine();
     const { dIn, dSae, k, lr } = DIMS;
 

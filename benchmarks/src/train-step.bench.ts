@@ -15,7 +15,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import { HookedTransformer } from '../../packages/model/src/index.ts';
 import { AdamW, type Tensor, setBackend, setWasmThreads, tensor, tidy, wasmThreads } from '../../packages/tensor/src/index.ts';
 import { hasRelaxedSimd } from '../../packages/tensor/src/backends/wasm/index.ts';
-import { type Benchmark, type Timing, describeMachine, fmt, markdownTable, timeInterleaved } from './harness.ts';
+import { type Benchmark, type Timing, describeMachine, fmt, markdownTable, timeInterleaved, integerOption } from './harness.ts';
 import { type AttnOnlyConfig, type TfjsAttnOnly, type Weights, tfjsAttnOnly } from './tfjs-attn-only.ts';
 
 const CONFIG = { nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, nCtx: 64, dVocab: 512 } as const;
@@ -28,14 +28,6 @@ type TfjsVariant = typeof TFJS | typeof TFJS_EXPLICIT;
 const TFJS_VARIANTS: readonly TfjsVariant[] = [TFJS, TFJS_EXPLICIT];
 /** Steps of each model, from the same weights, whose losses must fall and agree. */
 const SANITY_STEPS = 5;
-
-function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const value = Number(arg.slice(name.length + 3));
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${arg}`);
-  return value;
-}
 
 /** Token ids in [0, dVocab), from a fixed LCG so that every run sees the same batch. */
 function randomTokens(count: number, vocab: number, seed: number): Int32Array {
@@ -80,8 +72,8 @@ export const trainStepBenchmark: Benchmark = {
   name: 'train-step',
   description: 'training step (forward, backward, AdamW) of a 2-layer attention-only transformer: Glassbox wasm vs tfjs-backend-wasm',
   async run(log) {
-    const steps = option('steps', 20);
-    const warmup = option('warmup', 3);
+    const steps = integerOption('steps', 20);
+    const warmup = integerOption('warmup', 3);
     const require = createRequire(import.meta.url);
     setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'))}/`);
     // Only read at initialisation; tfjs-backend-wasm has no threaded build under Node, so this is
