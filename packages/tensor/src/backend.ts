@@ -32,6 +32,25 @@ export type ReduceKernelOp = 'sum' | 'max' | 'min';
 export type ArgReduceKernelOp = 'argmax' | 'argmin';
 
 /**
+ * The scalars of one Adam step, each already rounded to float32 (see optim/adam.ts):
+ * m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g², v̂ = max(v̂, v) with amsgrad else v,
+ * p += stepSize·m / (√v̂ / bc2Sqrt + eps), where stepSize = −lr / (1 − β1ᵗ) and bc2Sqrt = √(1 − β2ᵗ).
+ */
+export interface AdamScalars {
+  beta1: number;
+  beta2: number;
+  oneMinusBeta1: number;
+  oneMinusBeta2: number;
+  stepSize: number;
+  bc2Sqrt: number;
+  eps: number;
+  /** 'l2' first adds weightDecay·p to g (Adam); 'decoupled' first multiplies p by decay = 1 − lr·wd (AdamW). */
+  decayMode: 'none' | 'l2' | 'decoupled';
+  weightDecay: number;
+  decay: number;
+}
+
+/**
  * Every kernel a backend must provide. The table is a mapped type, so a backend that
  * misses a kernel does not compile. Inputs are views; outputs are new contiguous buffers
  * unless stated. Binary and ternary kernels receive operands already broadcast (stride 0)
@@ -77,6 +96,11 @@ export type KernelTable<H> = { [K in UnaryKernelOp]: (x: View<H>) => H } & {
   rmsNorm: (x: View<H>, weight: View<H> | null, eps: number) => H;
   /** Per-row loss for logits [n, c] and int32 targets [n]; rows whose target is ignoreIndex give 0. */
   crossEntropy: (logits: View<H>, targets: View<H>, ignoreIndex: number) => H;
+  /**
+   * One Adam step, in place: updates param, expAvg, expAvgSq and, with amsgrad, maxExpAvgSq.
+   * Every view is float32, contiguous (any offset) and of the same size; nothing is allocated.
+   */
+  adamUpdate: (param: View<H>, grad: View<H>, expAvg: View<H>, expAvgSq: View<H>, maxExpAvgSq: View<H> | null, scalars: AdamScalars) => void;
 };
 
 export type KernelName = keyof KernelTable<unknown>;

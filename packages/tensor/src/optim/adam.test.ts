@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Backend } from '../backend.ts';
+import { gpuBackend } from '../backends/gpu/index.ts';
+import { jsBackend } from '../backends/js/index.ts';
+import { hasWasmSimd, tidy, wasmBackend, wasmMemoryStats } from '../backends/wasm/index.ts';
 import { tensor } from '../creation.ts';
+import type { Tensor } from '../tensor.ts';
 import { DTypeError, ValueError } from '../errors.ts';
 import { Adam, type AdamOptions } from './adam.ts';
 import { AdamW } from './adamw.ts';
@@ -59,5 +64,52 @@ describe('Adam and AdamW', () => {
     expect(() => new AdamW([p], { lr: Number.NaN })).toThrow(/lr/);
     expect(() => new Adam([tensor(Int32Array.from([1]))])).toThrow(DTypeError);
     expect(() => new Adam([p, p])).toThrow(/twice/);
+  });
+
+  const backends = { js: jsBackend, ...(hasWasmSimd() ? { wasm: wasmBackend } : {}), gpu: gpuBackend } as Record<string, Backend<unknown>>;
+
+  /** Three steps over a contiguous [37] parameter and a transposed (strided) [5, 3] one with a strided gradient. */
+  function run(backend: Backend<unknown>, make: (params: Tensor[]) => Adam | AdamW): Float32Array[] {
+    const values = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + k) * 2);
+    const flat = tensor(values(37, 0), { backend, requiresGrad: true });
+    const strided = tensor(values(15, 1), { shape: [3, 5], backend, requiresGrad: true }).transpose();
+    const opt = make([flat, strided]);
+    for (let t = 1; t <= 3; t++) {
+      flat.grad = tensor(values(37, t * 10).map((g) => g * 10 ** (t - 2)), { backend });
+      strided.grad = tensor(values(15, t * 20), { shape: [3, 5], backend }).transpose();
+      // A step inside tidy() must not free the optimizer's state buffers.
+      tidy(() => opt.step());
+    }
+    return [flat, strided].map((p) => p.data() as Float32Array);
+  }
+
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  const configs: Array<[string, (params: Tensor[]) => Adam | AdamW]> = [
+    ['Adam with L2 decay', (params) => new Adam(params, { lr: 0.05, weightDecay: 0.1 })],
+    ['AdamW with amsgrad', (params) => new AdamW(params, { lr: 0.05, amsgrad: true })],
+  ];
+  for (const [name, make] of configs) {
+    it(`gives the same bits on every backend, strided parameters included (${name})`, () => {
+      const want = run(jsBackend as Backend<unknown>, make);
+      expect(bits(want[1]!)).not.toEqual(bits(Float32Array.from({ length: 15 }, (_, i) => Math.sin(((i % 3) * 5 + Math.floor(i / 3)) * 1.7 + 1) * 2)));
+      for (const [backendName, backend] of Object.entries(backends)) {
+        run(backend, make).forEach((got, k) => {
+          expect(bits(got), `${backendName} parameter ${k}`).toEqual(bits(want[k]!));
+        });
+      }
+    });
+  }
+
+  it.skipIf(!hasWasmSimd())('steps in place on wasm: after the first step, a step allocates nothing', () => {
+    const backend = wasmBackend as Backend<unknown>;
+    const p = tensor(Float32Array.from({ length: 1001 }, (_, i) => Math.cos(i)), { backend, requiresGrad: true });
+    p.grad = tensor(Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i)), { backend });
+    const opt = new AdamW([p], { amsgrad: true });
+    opt.step();
+    const before = wasmMemoryStats()!.liveBytes;
+    const first = p.data();
+    opt.step();
+    expect(wasmMemoryStats()!.liveBytes).toBe(before);
+    expect(p.data()).not.toEqual(first);
   });
 });

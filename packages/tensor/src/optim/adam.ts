@@ -1,5 +1,8 @@
-import type { Tensor } from '../tensor.ts';
-import { Optimizer, type ParamState, checkHyper, f32 } from './optimizer.ts';
+import type { AdamScalars } from '../backend.ts';
+import { tensor } from '../creation.ts';
+import { isContiguous } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { Optimizer, type ParamState, checkHyper, f32, stateBuffer } from './optimizer.ts';
 
 export interface AdamOptions {
   /** Default 1e-3. */
@@ -15,8 +18,8 @@ export interface AdamOptions {
 }
 
 type AdamHyper = { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; amsgrad: boolean };
-/** With amsgrad, also `maxExpAvgSq`: the running maximum of expAvgSq. */
-type AdamState = ParamState & { step: number; expAvg: Float32Array; expAvgSq: Float32Array };
+/** With amsgrad, also `maxExpAvgSq`: the running maximum of expAvgSq. Buffers live on the parameter's backend. */
+type AdamState = ParamState & { step: number; expAvg: Tensor; expAvgSq: Tensor };
 
 function adamHyper(op: string, options: AdamOptions, defaultDecay: number): AdamHyper {
   const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = defaultDecay, amsgrad = false } = options;
@@ -33,6 +36,8 @@ function adamHyper(op: string, options: AdamOptions, defaultDecay: number): Adam
  * With t the parameter's step count: m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
  * v̂ = amsgrad ? max(v̂, v) : v, p −= lr / (1 − β1ᵗ) · m / (√v̂ / √(1 − β2ᵗ) + eps).
  * Coupled decay (Adam) first adds wd·p to g; decoupled decay (AdamW) first multiplies p by 1 − lr·wd.
+ * Each step is one fused `adamUpdate` kernel on the parameter's backend, whose float32 rounding
+ * is the same on every backend, so results and resumed checkpoints are bit-identical across them.
  */
 export abstract class AdamBase extends Optimizer<AdamHyper, AdamState> {
   readonly #decoupled: boolean;
@@ -42,42 +47,41 @@ export abstract class AdamBase extends Optimizer<AdamHyper, AdamState> {
     this.#decoupled = decoupled;
   }
 
-  protected initState(size: number): AdamState {
-    const state: AdamState = { step: 0, expAvg: new Float32Array(size), expAvgSq: new Float32Array(size) };
-    if (this.hyper.amsgrad) state.maxExpAvgSq = new Float32Array(size);
+  protected initState(param: Tensor): AdamState {
+    const state: AdamState = { step: 0, expAvg: stateBuffer(param), expAvgSq: stateBuffer(param) };
+    if (this.hyper.amsgrad) state.maxExpAvgSq = stateBuffer(param);
     return state;
   }
 
-  protected update(p: Float32Array, g: Float32Array, state: AdamState): void {
+  /** One fused adamUpdate kernel, in place on the parameter and its state buffers. */
+  protected update(param: Tensor, grad: Tensor, state: AdamState): void {
     const { lr, beta1, beta2, eps, weightDecay, amsgrad } = this.hyper;
     state.step += 1;
     const t = state.step;
-    const m = state.expAvg;
-    const v = state.expAvgSq;
-    const max = state.maxExpAvgSq;
-    const vHat = !amsgrad ? v : max instanceof Float32Array ? max : (state.maxExpAvgSq = new Float32Array(p.length));
-    const b1 = f32(beta1);
-    const b2 = f32(beta2);
-    const oneMinusB1 = f32(1 - beta1);
-    const oneMinusB2 = f32(1 - beta2);
-    const stepSize = f32(-(lr / (1 - beta1 ** t)));
-    const bc2Sqrt = f32(Math.sqrt(1 - beta2 ** t));
-    const epsilon = f32(eps);
-    const wd = f32(weightDecay);
-    const decay = f32(1 - lr * weightDecay);
-    const decoupled = this.#decoupled;
-    for (let i = 0; i < p.length; i++) {
-      let gi = g[i]!;
-      if (weightDecay !== 0) {
-        if (decoupled) p[i] = f32(p[i]! * decay);
-        else gi = f32(gi + wd * p[i]!);
-      }
-      m[i] = f32(f32(m[i]! * b1) + oneMinusB1 * gi);
-      v[i] = f32(f32(v[i]! * b2) + f32(f32(oneMinusB2 * gi) * gi));
-      if (amsgrad) vHat[i] = Math.max(vHat[i]!, v[i]!);
-      const denom = f32(f32(f32(Math.sqrt(vHat[i]!)) / bc2Sqrt) + epsilon);
-      p[i] = f32(p[i]! + f32(f32(stepSize * m[i]!) / denom));
+    if (amsgrad && !(state.maxExpAvgSq instanceof Tensor)) state.maxExpAvgSq = stateBuffer(param);
+    const scalars: AdamScalars = {
+      beta1: f32(beta1),
+      beta2: f32(beta2),
+      oneMinusBeta1: f32(1 - beta1),
+      oneMinusBeta2: f32(1 - beta2),
+      stepSize: f32(-(lr / (1 - beta1 ** t))),
+      bc2Sqrt: f32(Math.sqrt(1 - beta2 ** t)),
+      eps: f32(eps),
+      decayMode: weightDecay === 0 ? 'none' : this.#decoupled ? 'decoupled' : 'l2',
+      weightDecay: f32(weightDecay),
+      decay: f32(1 - lr * weightDecay),
+    };
+    // The kernel wants contiguous float32 views on one backend; a strided parameter is updated through a copy.
+    const onBackend = grad.backend === param.backend ? grad : tensor(grad.data(), { shape: grad.shape, backend: param.backend });
+    const g = (onBackend.dtype === 'float32' ? onBackend : onBackend.cast('float32')).contiguous();
+    const target = isContiguous(param.shape, param.strides) ? param : param.contiguous();
+    const vHat = amsgrad ? (state.maxExpAvgSq as Tensor) : null;
+    param.backend.kernels.adamUpdate(target, g, state.expAvg, state.expAvgSq, vHat, scalars);
+    if (target !== param) {
+      param.copyFrom(target);
+      target.dispose();
     }
+    if (g !== grad) g.dispose();
   }
 }
 

@@ -1,13 +1,18 @@
 import { noGrad } from '../autograd/graph.ts';
-import { tensor } from '../creation.ts';
+import { keep as keepGpu } from '../backends/gpu/scope.ts';
+import { keep as keepWasm } from '../backends/wasm/scope.ts';
+import { tensor, zeros } from '../creation.ts';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
 
 /** Hyperparameters: plain numbers and flags, including the current learning rate. */
 export type Hyper = { lr: number } & Record<string, number | boolean>;
 
-/** One parameter's state: float32 buffers shaped like the parameter (flat here), and counters. */
-export type ParamState = Record<string, Float32Array | number>;
+/**
+ * One parameter's state: float32 buffers shaped like the parameter, and counters. A buffer is a
+ * host array (flat), or a tensor on the parameter's backend that a fused kernel updates in place.
+ */
+export type ParamState = Record<string, Float32Array | Tensor | number>;
 
 /**
  * Everything needed to resume training bit-identically: the hyperparameters (lr as last set, by a
@@ -22,14 +27,30 @@ export interface OptimizerStateDict {
 /** Rounds to float32: the optimizers compute in float64 and round where PyTorch's float32 ops would. */
 export const f32 = Math.fround;
 
+/** A zero float32 state buffer on the parameter's backend, exempt from any enclosing tidy(). */
+export function stateBuffer(param: Tensor): Tensor {
+  return keepGpu(keepWasm(zeros(param.shape, { backend: param.backend })));
+}
+
+/**
+ * Runs `update` over host copies of a parameter and its gradient, then writes the parameter
+ * back in place with `copyFrom`: the path for optimizers without a fused kernel.
+ */
+export function updateOnHost(param: Tensor, grad: Tensor, update: (param: Float32Array, grad: Float32Array) => void): void {
+  const values = param.data() as Float32Array;
+  update(values, Float32Array.from(grad.data()));
+  param.copyFrom(tensor(values, { shape: param.shape, backend: param.backend }));
+}
+
 export function checkHyper(op: string, arg: string, value: number, ok: boolean, expected: string): void {
   if (!Number.isFinite(value) || !ok) throw new ValueError(`invalid \`${arg}\``, { op, arg, expected, given: String(value) });
 }
 
 /**
  * The base of the optimizers. A subclass supplies the initial state of one parameter and the
- * update rule over flat float32 arrays; the base runs it for every parameter that has a
- * gradient, off the tape, writing back in place with `copyFrom`, and saves and restores state.
+ * update of one parameter given its gradient (over host arrays with `updateOnHost`, or a fused
+ * kernel); the base runs it, off the tape, for every parameter that has a gradient, and saves and
+ * restores state.
  */
 export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = ParamState> {
   readonly params: readonly Tensor[];
@@ -65,10 +86,10 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
   }
 
   /** The state of a parameter before its first step. */
-  protected abstract initState(size: number): S;
+  protected abstract initState(param: Tensor): S;
 
   /** Updates one parameter in place, given its gradient and state (also updated in place). */
-  protected abstract update(param: Float32Array, grad: Float32Array, state: S): void;
+  protected abstract update(param: Tensor, grad: Tensor, state: S): void;
 
   /** One update of every parameter that has a gradient; the others are left alone. */
   step(): void {
@@ -83,11 +104,9 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
             given: formatShape(p.grad.shape),
           });
         }
-        const state = this.#state[i] ?? this.initState(p.size);
+        const state = this.#state[i] ?? this.initState(p);
         this.#state[i] = state;
-        const values = p.data() as Float32Array;
-        this.update(values, Float32Array.from(p.grad.data()), state);
-        p.copyFrom(tensor(values, { shape: p.shape, backend: p.backend }));
+        this.update(p, p.grad, state);
       });
     });
   }
@@ -106,7 +125,7 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
         const p = this.params[i]!;
         const entry: Record<string, Tensor | number> = {};
         for (const [key, value] of Object.entries(s)) {
-          entry[key] = typeof value === 'number' ? value : tensor(Float32Array.from(value), { shape: p.shape, backend: p.backend });
+          entry[key] = typeof value === 'number' ? value : tensor(Float32Array.from(value instanceof Tensor ? value.data() : value), { shape: p.shape, backend: p.backend });
         }
         return entry;
       }),
@@ -127,7 +146,7 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
     const restored = dict.state.map((entry, i): S | null => {
       if (entry === null) return null;
       const p = this.params[i]!;
-      const template = this.initState(p.size);
+      const template = this.initState(p);
       const keys = Object.keys(template).sort();
       if (keys.join() !== Object.keys(entry).sort().join()) {
         throw new ValueError('parameter state has the wrong keys', { op, arg: `state[${i}]`, expected: `keys ${keys.join(', ')}`, given: `keys ${Object.keys(entry).sort().join(', ')}` });
@@ -148,7 +167,9 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
               given: got instanceof Tensor ? formatShape(got.shape) : String(got),
             });
           }
-          out[key] = Float32Array.from(got.data());
+          const values = Float32Array.from(got.data());
+          if (want instanceof Tensor) want.backend.write(want.handle, values);
+          out[key] = want instanceof Tensor ? want : values;
         }
       }
       return out as S;

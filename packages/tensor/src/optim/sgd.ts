@@ -1,6 +1,6 @@
 import { ValueError } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
-import { Optimizer, checkHyper, f32 } from './optimizer.ts';
+import { Optimizer, checkHyper, f32, updateOnHost } from './optimizer.ts';
 
 export interface SGDOptions {
   lr: number;
@@ -39,11 +39,15 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
     super('SGD', params, { lr, momentum, dampening, weightDecay, nesterov });
   }
 
-  protected initState(size: number): SGDState {
-    return { step: 0, momentumBuffer: new Float32Array(size) };
+  protected initState(param: Tensor): SGDState {
+    return { step: 0, momentumBuffer: new Float32Array(param.size) };
   }
 
-  protected update(p: Float32Array, g: Float32Array, state: SGDState): void {
+  protected update(param: Tensor, grad: Tensor, state: SGDState): void {
+    updateOnHost(param, grad, (p, g) => this.#update(p, g, state));
+  }
+
+  #update(p: Float32Array, g: Float32Array, state: SGDState): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = this.hyper;
     const buf = state.momentumBuffer;
     const first = state.step === 0;

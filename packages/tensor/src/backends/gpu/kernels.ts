@@ -1,10 +1,13 @@
-import type { BinaryKernelOp, CompareKernelOp, KernelTable, UnaryKernelOp } from '../../backend.ts';
-import { allocArray, type DType } from '../../dtype.ts';
+import type { AdamScalars, BinaryKernelOp, CompareKernelOp, KernelTable, UnaryKernelOp, View } from '../../backend.ts';
+import { allocArray, type DType, type TypedArray } from '../../dtype.ts';
+import { ValueError } from '../../errors.ts';
+import { jsBackend } from '../js/index.ts';
 import { isContiguous, sizeOf } from '../../shape.ts';
 import { GpuBuffer } from './buffer.ts';
 import { gpuContext } from './context.ts';
 import { lit, offsetExpr, splitIndex } from './codegen.ts';
 import { withFallback } from './fallback.ts';
+import { countFallback } from './stats.ts';
 import { crossEntropy, gather, indexAdd, indexSelect, scatterAdd, topk } from './indexing-kernels.ts';
 import { DeviceDecline, type GpuView, OPERANDS, argsOf, launch, mapKernel, matmulKernel, reduceKernel, viewKey } from './kernel-factory.ts';
 import { KAHAN_INIT, alongAxis, kahanAdd, rowMax, rowSumExp, whole, withTemps } from './row-stats.ts';
@@ -198,6 +201,31 @@ function emptyLike(_x: GpuView): GpuBuffer {
   return launch({ op: 'empty', key: 'empty', inputs: [], size: 0, dtype: 'float32', body: () => '' });
 }
 
+/** A host copy of a buffer's view, for a kernel that runs the js reference in place. */
+function onHost(op: string, x: GpuView): View<TypedArray> {
+  const data = x.handle.host(op);
+  if (data instanceof Promise) {
+    throw new ValueError('the CPU fallback cannot wait for the device', {
+      op,
+      expected: 'inputs whose values are on the host (read them with readAsync first), or a sync gpu mode',
+      given: `a ${x.dtype} tensor of shape [${x.shape.join(', ')}] still on the device`,
+    });
+  }
+  return { ...x, handle: data.slice() };
+}
+
+/** Adam runs the js reference on host copies (counted): it is memory-bound, and js keeps it bit-exact. */
+function adamUpdate(param: GpuView, grad: GpuView, expAvg: GpuView, expAvgSq: GpuView, maxExpAvgSq: GpuView | null, scalars: AdamScalars): void {
+  countFallback('adamUpdate');
+  const [p, g, m, v] = [param, grad, expAvg, expAvgSq].map((x) => onHost('adamUpdate', x)) as [View<TypedArray>, View<TypedArray>, View<TypedArray>, View<TypedArray>];
+  const vHat = maxExpAvgSq ? onHost('adamUpdate', maxExpAvgSq) : null;
+  jsBackend.kernels.adamUpdate(p, g, m, v, vHat, scalars);
+  param.handle.setHost(p.handle);
+  expAvg.handle.setHost(m.handle);
+  expAvgSq.handle.setHost(v.handle);
+  if (maxExpAvgSq && vHat) maxExpAvgSq.handle.setHost(vHat.handle);
+}
+
 function table<K extends string, F>(names: readonly K[], make: (name: K) => F): { [P in K]: F } {
   return Object.fromEntries(names.map((n) => [n, make(n)])) as { [P in K]: F };
 }
@@ -232,4 +260,5 @@ export const gpuKernels: KernelTable<GpuBuffer> = {
   layerNorm: withFallback('layerNorm', (x, w, b, eps) => normalize('layerNorm', x, w, b, eps)),
   rmsNorm: withFallback('rmsNorm', (x, w, eps) => normalize('rmsNorm', x, w, null, eps)),
   crossEntropy: withFallback('crossEntropy', crossEntropy),
+  adamUpdate,
 };

@@ -1,5 +1,6 @@
 import type { Backend, KernelTable } from '../../backend.ts';
 import { allocArray, type TypedArray } from '../../dtype.ts';
+import { adamUpdate } from './adam.ts';
 import { sizeOf } from '../../shape.ts';
 import { binary, binaryFunctions, clamp, compareFunctions, copy, assign, fill, unary, unaryFunctions, where } from './elementwise.ts';
 import { gather, indexAdd, indexSelect, scatterAdd, topk } from './indexing.ts';
@@ -81,6 +82,7 @@ const kernels: KernelTable<TypedArray> = {
   layerNorm,
   rmsNorm,
   crossEntropy,
+  adamUpdate,
 };
 
 /** The plain typed-array backend: the reference every other backend is checked against. */

@@ -1,3 +1,4 @@
+import { adamUpdate } from './adam-kernel.ts';
 import type { Backend, BinaryKernelOp, CompareKernelOp, KernelTable, UnaryKernelOp } from '../../backend.ts';
 import type { DType } from '../../dtype.ts';
 import {
@@ -110,6 +111,7 @@ const rawKernels: KernelTable<WasmBuffer> = {
   layerNorm,
   rmsNorm,
   crossEntropy,
+  adamUpdate,
 };
 
 /** Every kernel call starts a new epoch: the buffers it touches cannot be spilled while it runs. */
