@@ -7,7 +7,7 @@ import { trainModelCommand } from './commands/train-model.ts';
 import { loadModel } from './load-model.ts';
 import { addPluginCommand } from './run-plugin-command.ts';
 import { attributionPlugin } from '@glassbox/plugin-attribution';
-import { sdlPlugin } from '@glassbox/plugin-sdl';
+import { loadSae, sdlPlugin } from '@glassbox/plugin-sdl';
 import { runDemo } from './demo/demo.ts';
 import { silentProgress, terminalProgress } from '@glassbox/core';
 import { type GlobalOptions, parseSeed, parseThreads } from './global-options.ts';
@@ -67,8 +67,8 @@ program
 
 const modelLoader = async (path: string) => (await loadModel(path)).model;
 addPluginCommand(program, trainModelCommand, modelLoader);
-/** The plugins this CLI composes; each contributes its commands. */
-const plugins = [sdlPlugin(), attributionPlugin()];
+/** The plugins this CLI composes; each contributes its commands. `attribute --sae` loads SAEs with the SDL plugin's loader. */
+const plugins = [sdlPlugin(), attributionPlugin({ loadDictionary: loadSae })];
 for (const plugin of plugins) for (const command of plugin.commands) addPluginCommand(program, command, modelLoader);
 
 program

@@ -39,6 +39,7 @@ export { CircuitEvaluator, type CurveOptions, type CurvePoint, type Faithfulness
 export { type CircuitGraphEdge, type CircuitGraphJSON, type CircuitGraphNode, circuitGraphJSON } from './circuit-graph.ts';
 export { argmax, pearson } from './stats.ts';
 export { patchCommand } from './commands/patch-command.ts';
-export { attributeCommand } from './commands/attribute-command.ts';
+export { attributeCommand, createAttributeCommand } from './commands/attribute-command.ts';
+export { type DictionaryLoader, NoDictionaryLoaderError, loadDictionaries } from './commands/feature-attribution.ts';
 export { circuitCommand } from './commands/circuit-command.ts';
-export { attributionPlugin } from './plugin.ts';
+export { type AttributionPluginOptions, attributionPlugin } from './plugin.ts';
