@@ -56,6 +56,13 @@ function buildMap(f: FunctionBuilder, spec: MapSpec, outMode: Mode, modes: reado
   });
   f.get(cols).i32(-4).op(Op.i32And).set(cols4);
   f.get(cols).get(cols4).op(Op.i32Sub).set(tail);
+  // Contiguous rows go two vectors per iteration first: the out-of-order core then overlaps
+  // two independent dependency chains, which long expressions such as exp or gelu need.
+  const paired = outMode === 'c' && modes.every((mode) => mode !== 's');
+  const cols8 = f.local(ValType.i32);
+  const vin2 = modes.map(() => f.local(ValType.v128));
+  const res2 = f.local(ValType.v128);
+  if (paired) f.get(cols).i32(-8).op(Op.i32And).set(cols8);
   const loadLane = (k: number, lane: number) => {
     // q walks the operand's lanes: base, base + stride, ...
     if (lane > 0) f.get(q).get(operand(k).inner).op(Op.i32Add).set(q);
@@ -72,7 +79,28 @@ function buildMap(f: FunctionBuilder, spec: MapSpec, outMode: Mode, modes: reado
       f.get(o.base).get(r).get(o.rowStride).op(Op.i32Mul).op(Op.i32Add).set(ptrs[k]!);
       if (mode === 'b') f.get(ptrs[k]!).load32Splat().set(vin[k]!);
     });
-    f.forRange(c, () => f.i32(0), () => f.get(cols4), 4, () => {
+    if (paired) {
+      modes.forEach((mode, k) => {
+        if (mode === 'b') f.get(vin[k]!).set(vin2[k]!);
+      });
+      f.forRange(c, () => f.i32(0), () => f.get(cols8), 8, () => {
+        modes.forEach((mode, k) => {
+          if (mode !== 'c') return;
+          const p = ptrs[k]!;
+          f.get(p).v128Load().set(vin[k]!);
+          f.get(p).v128Load(16).set(vin2[k]!);
+          f.get(p).i32(32).op(Op.i32Add).set(p);
+        });
+        spec.expr(f, vin, params);
+        f.set(res);
+        spec.expr(f, vin2, params);
+        f.set(res2);
+        f.get(outPtr).get(res).v128Store();
+        f.get(outPtr).get(res2).v128Store(16);
+        f.get(outPtr).i32(32).op(Op.i32Add).set(outPtr);
+      });
+    }
+    f.forRange(c, () => (paired ? f.get(cols8) : f.i32(0)), () => f.get(cols4), 4, () => {
       modes.forEach((mode, k) => {
         const p = ptrs[k]!;
         if (mode === 'c') {

@@ -14,7 +14,8 @@ import { type FunctionBuilder, Op, Simd, ValType } from './wasm-emitter.ts';
  * not contiguous along the row are copied into that layout first (and softmax results back).
  */
 
-type RowBody = (f: FunctionBuilder, x: number, out: number, len: number, extra: readonly number[]) => void;
+/** `row` and `rows` are i32 locals: the current row's index and the row count. */
+type RowBody = (f: FunctionBuilder, x: number, out: number, len: number, extra: readonly number[], position: { row: number; rows: number }) => void;
 
 /**
  * fn(x, out, rows, len, ...extra): `body` once per row with x and out at the row's start. A
@@ -31,41 +32,127 @@ function rowsFunction(f: FunctionBuilder, outStride: 'row' | 'one', extras: numb
     f.get(out).get(r);
     if (outStride === 'row') f.get(len).op(Op.i32Mul);
     f.i32(4).op(Op.i32Mul).op(Op.i32Add).set(po);
-    body(f, px, po, len, extra);
+    body(f, px, po, len, extra, { row: r, rows });
   });
   if (checked) f.i32(0);
 }
 
-/** Row maximum as a splatted v128 local, with -Inf (a fully masked row) replaced by 0 as the reference does. */
-function rowMax(f: FunctionBuilder, x: number, len: number): number {
+/**
+ * Folds the row's lanes into a running pmax: whole vectors unless `tailOnly`, then the last
+ * len % 4 values. pmax (acc < v ? v : acc) is one instruction where f32x4.max is several; it
+ * skips NaN, but a NaN in the row still makes its sum of exponentials, so every output, NaN.
+ */
+function foldMax(f: FunctionBuilder, x: number, len: number, acc: number, tailOnly: boolean): void {
   const p = f.local(ValType.i32);
-  const acc = f.local(ValType.v128);
+  const n = f.local(ValType.i32);
+  f.get(x);
+  if (tailOnly) f.get(len).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).op(Op.i32Add);
+  f.set(p);
+  f.get(len);
+  if (tailOnly) f.i32(3).op(Op.i32And);
+  f.set(n);
+  forChunks(f, p, -1, n, Number.NEGATIVE_INFINITY, (v) => f.get(acc).get(v).simd(Simd.f32x4Pmax).set(acc));
+}
+
+/** The maximum folded into `acc` as a splatted v128 local, with -Inf (a fully masked row) replaced by 0 as the reference does. */
+function finishMax(f: FunctionBuilder, acc: number): number {
   const m = f.local(ValType.v128);
-  f.get(x).set(p);
-  f.f32x4(Number.NEGATIVE_INFINITY).set(acc);
-  forChunks(f, p, -1, len, Number.NEGATIVE_INFINITY, (v) => f.get(acc).get(v).simd(Simd.f32x4Max).set(acc));
   horizontal(f, acc, Op.f32Max);
   f.simd(Simd.f32x4Splat).set(m);
   f.f32x4(0).get(m).get(m).f32x4(Number.NEGATIVE_INFINITY).simd(Simd.f32x4Eq).simd(Simd.v128Bitselect).set(m);
   return m;
 }
 
-/** Σ exp(x − m) over the row as a splatted v128 local; optionally stores each exp into `out`. */
-function sumExp(f: FunctionBuilder, x: number, out: number | null, len: number, m: number): number {
+/** Row maximum as a splatted v128 local (see finishMax). */
+function rowMax(f: FunctionBuilder, x: number, len: number): number {
+  const acc = f.local(ValType.v128);
+  f.f32x4(Number.NEGATIVE_INFINITY).set(acc);
+  foldMax(f, x, len, acc, false);
+  return finishMax(f, acc);
+}
+
+/**
+ * The maximum of rows that lie back to back, read ahead: the exp pass over one row, bound by
+ * arithmetic, also folds the next row's whole vectors into `acc`, so that row streams in from
+ * memory meanwhile instead of in a max pass that only waits on it. `max` returns this row's
+ * maximum (the first row reads its own whole vectors); `ahead` is what sumExp takes.
+ */
+function maxAhead(f: FunctionBuilder, x: number, len: number, position: { row: number; rows: number }) {
+  const acc = f.local(ValType.v128);
+  const bytes = f.local(ValType.i32);
+  return {
+    max: () => {
+      f.get(position.row).op(Op.i32Eqz).ifElse(() => {
+        f.f32x4(Number.NEGATIVE_INFINITY).set(acc);
+        foldMax(f, x, len, acc, false);
+      }, () => foldMax(f, x, len, acc, true));
+      const m = finishMax(f, acc);
+      f.f32x4(Number.NEGATIVE_INFINITY).set(acc);
+      // The last row reads itself again instead of past its end; its fold is unused.
+      f.get(len).i32(4).op(Op.i32Mul).i32(0).get(position.row).i32(1).op(Op.i32Add).get(position.rows).op(Op.i32LtS).op(Op.select).set(bytes);
+      return m;
+    },
+    ahead: { acc, bytes },
+  };
+}
+
+/**
+ * Σ exp(x − m) over the row as a splatted v128 local; optionally stores each exp into `out`, and
+ * folds the vectors `ahead.bytes` further on into `ahead.acc` by pmax (whole vectors only). Two
+ * vectors go per iteration, with two sums, so that two exp chains overlap; forChunks takes the
+ * last len % 8 values.
+ */
+function sumExp(f: FunctionBuilder, x: number, out: number | null, len: number, m: number, ahead: { acc: number; bytes: number } | null = null): number {
   const p = f.local(ValType.i32);
   const q = f.local(ValType.i32);
+  const end = f.local(ValType.i32);
+  const rest = f.local(ValType.i32);
   const acc = f.local(ValType.v128);
-  const d = f.local(ValType.v128);
+  const acc2 = f.local(ValType.v128);
   const s = f.local(ValType.v128);
-  f.get(x).set(p);
-  if (out !== null) f.get(out).set(q);
-  f.f32x4(0).set(acc);
-  forChunks(f, p, out === null ? -1 : q, len, Number.NEGATIVE_INFINITY, (v, store) => {
+  const expOf = (v: number, sum: number): number => {
+    const d = f.local(ValType.v128);
     f.get(v).get(m).simd(Simd.f32x4Sub).set(d);
     const e = math.expLocal(f, d);
-    f.get(acc).get(e).simd(Simd.f32x4Add).set(acc);
+    f.get(sum).get(e).simd(Simd.f32x4Add).set(sum);
+    return e;
+  };
+  const foldAhead = (offset: number) => {
+    if (ahead) f.get(ahead.acc).get(p).get(ahead.bytes).op(Op.i32Add).v128Load(offset).simd(Simd.f32x4Pmax).set(ahead.acc);
+  };
+  f.get(x).set(p);
+  if (out !== null) f.get(out).set(q);
+  f.f32x4(0).tee(acc).set(acc2);
+  f.get(p).get(len).i32(-8).op(Op.i32And).i32(4).op(Op.i32Mul).op(Op.i32Add).set(end);
+  f.block((done) => {
+    f.get(p).get(end).op(Op.i32GeU).brIf(done);
+    f.loop((top) => {
+      const v1 = f.local(ValType.v128);
+      const v2 = f.local(ValType.v128);
+      f.get(p).v128Load().set(v1);
+      f.get(p).v128Load(16).set(v2);
+      foldAhead(0);
+      foldAhead(16);
+      const e1 = expOf(v1, acc);
+      const e2 = expOf(v2, acc2);
+      if (out !== null) {
+        f.get(q).get(e1).v128Store();
+        f.get(q).get(e2).v128Store(16);
+        f.get(q).i32(32).op(Op.i32Add).set(q);
+      }
+      f.get(p).i32(32).op(Op.i32Add).tee(p).get(end).op(Op.i32LtU).brIf(top);
+    });
+  });
+  f.get(len).i32(7).op(Op.i32And).set(rest);
+  // forChunks emits the body for whole vectors first, then once for the last len % 4 values.
+  let wholeVectors = true;
+  forChunks(f, p, out === null ? -1 : q, rest, Number.NEGATIVE_INFINITY, (v, store) => {
+    if (wholeVectors) foldAhead(0);
+    wholeVectors = false;
+    const e = expOf(v, acc);
     if (out !== null) store(() => f.get(e));
   });
+  f.get(acc).get(acc2).simd(Simd.f32x4Add).set(acc);
   horizontal(f, acc, Op.f32Add);
   f.simd(Simd.f32x4Splat).set(s);
   return s;
@@ -112,18 +199,20 @@ function affine(
   });
 }
 
-const softmaxBody: RowBody = (f, x, out, len) => {
-  const m = rowMax(f, x, len);
-  const s = sumExp(f, x, out, len, m);
+const softmaxBody: RowBody = (f, x, out, len, _, position) => {
+  const { max, ahead } = maxAhead(f, x, len, position);
+  const m = max();
+  const s = sumExp(f, x, out, len, m, ahead);
   const inv = f.local(ValType.v128);
   f.f32x4(1).get(s).simd(Simd.f32x4Div).set(inv);
   affine(f, out, out, len, null, inv, null, null);
 };
 
 /** (x − m) − log Σ exp(x − m): subtracting m first keeps the small log term's precision. */
-const logSoftmaxBody: RowBody = (f, x, out, len) => {
-  const m = rowMax(f, x, len);
-  const s = sumExp(f, x, null, len, m);
+const logSoftmaxBody: RowBody = (f, x, out, len, _, position) => {
+  const { max, ahead } = maxAhead(f, x, len, position);
+  const m = max();
+  const s = sumExp(f, x, null, len, m, ahead);
   const logSum = f.local(ValType.v128);
   const p = f.local(ValType.i32);
   const q = f.local(ValType.i32);

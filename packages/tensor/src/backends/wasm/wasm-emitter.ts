@@ -58,6 +58,8 @@ export class FunctionBuilder {
   readonly results: readonly ValType[];
   private readonly localTypes: ValType[] = [];
   private readonly code: number[] = [];
+  private readonly prologue: number[] = [];
+  private readonly constants = new Map<string, number>();
   private depth = 0;
 
   constructor(index: number, params: readonly ValType[], results: readonly ValType[]) {
@@ -139,6 +141,28 @@ export class FunctionBuilder {
       for (let i = 0; i < 4; i++) this.code.push(f32Scratch.getUint8(i));
     }
     return this;
+  }
+
+  /**
+   * Pushes the v128 constant that `emit` writes (f32x4 or i32x4) from a local set once at function
+   * entry, shared by every use of the same constant. V8 rebuilds a v128.const from immediates at
+   * each use (three instructions on x64), which adds up inside a loop; a local is one register or
+   * stack-slot read.
+   */
+  hoisted(emit: () => void): this {
+    const start = this.code.length;
+    emit();
+    const bytes = this.code.splice(start);
+    const key = bytes.join(',');
+    let local = this.constants.get(key);
+    if (local === undefined) {
+      local = this.local(ValType.v128);
+      this.constants.set(key, local);
+      for (const b of bytes) this.prologue.push(b);
+      this.prologue.push(Op.localSet);
+      uleb(this.prologue, local);
+    }
+    return this.get(local);
   }
 
   /** A plain memory instruction with its memarg (alignment as log2 bytes, constant byte offset). */
@@ -293,6 +317,7 @@ export class FunctionBuilder {
       uleb(out, count);
       out.push(t);
     }
+    for (const b of this.prologue) out.push(b);
     for (const b of this.code) out.push(b);
     out.push(Op.end);
     const sized: number[] = [];
