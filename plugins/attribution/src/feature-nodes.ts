@@ -4,7 +4,7 @@ import type { PatchDirection } from './activation-patching.ts';
 import { runsFor } from './activation-patching.ts';
 import { type Axis, type LabelledTensor, indexLabels, labelled } from './labelled-tensor.ts';
 import type { AttributionMetric } from './metrics.ts';
-import { type PassCount, PassCounter, cacheActivations, metricValue, tapedRun } from './model-runs.ts';
+import { type PassCount, PassCounter, cacheActivations, metricValue, tapedRun, withFrozen } from './model-runs.ts';
 import { type PromptPairs, checkPairs } from './prompt-pairs.ts';
 
 export interface FeatureNodeOptions {
@@ -139,20 +139,6 @@ function patchSite(s: Setup, hook: string, width: number, whole: boolean, from: 
   return tensor(effects, { shape: s.allPos ? [n] : [pos, n] });
 }
 
-/** Runs `fn` with the parameters of dictionaries that are Modules frozen, so AtP's backward pass leaves their `.grad` alone. */
-function withFrozenDictionaries<T>(dictionaries: readonly Dictionary[], fn: () => T): T {
-  const params = dictionaries.flatMap((d) => (d instanceof Module ? d.parameters() : []));
-  const previous = params.map((p) => p.requiresGrad);
-  for (const p of params) p.requiresGrad = false;
-  try {
-    return fn();
-  } finally {
-    params.forEach((p, i) => {
-      p.requiresGrad = previous[i]!;
-    });
-  }
-}
-
 /**
  * Attribution patching (AtP) of dictionary latents and error terms: with the dictionaries spliced in,
  * ĉ(n) = (n(source) − n(base)) · ∂M/∂n at the base run, summed over the node's entries and the batch,
@@ -164,7 +150,9 @@ export function featureAttribution(model: HookedTransformer, pairs: PromptPairs,
   const s = setup(pairs, options, 'featureAttribution');
   const { base, source } = runsFor(pairs, s.direction);
   const splice = { includeError: s.includeError };
-  return withFrozenDictionaries(options.dictionaries, () => withDictionaries(model, options.dictionaries, splice, () => attributeSpliced(model, s, base, source, metric)));
+  // Dictionaries that are Modules are frozen too, so AtP's backward pass leaves their `.grad` alone.
+  const dictionaryParams = options.dictionaries.flatMap((d) => (d instanceof Module ? d.parameters() : []));
+  return withFrozen(dictionaryParams, () => withDictionaries(model, options.dictionaries, splice, () => attributeSpliced(model, s, base, source, metric)));
 }
 
 /** AtP's two forward passes and one backward pass, with the dictionaries already spliced in. */

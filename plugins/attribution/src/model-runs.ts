@@ -29,7 +29,11 @@ export function asHookedTransformer(model: unknown, op: string): HookedTransform
  * activation gradients the methods need and leave parameters' `.grad` untouched.
  */
 export function withFrozenParams<T>(model: HookedTransformer, fn: () => T): T {
-  const params = model.parameters();
+  return withFrozen(model.parameters(), fn);
+}
+
+/** Runs `fn` with requiresGrad off on `params`, restoring each one's flag afterwards. */
+export function withFrozen<T>(params: readonly Tensor[], fn: () => T): T {
   const previous = params.map((p) => p.requiresGrad);
   for (const p of params) p.requiresGrad = false;
   try {
