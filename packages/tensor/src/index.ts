@@ -8,7 +8,8 @@ export type { GradientTable, GradRule, GradContext } from './autograd/gradients.
 export type { OpAttrs, OpName } from './autograd/op-attrs.ts';
 export type { Backend, KernelTable, KernelName, View } from './backend.ts';
 export { getBackend, setBackend, availableBackends } from './backends/index.ts';
-export { tidy, keep, wasmMemoryStats, setWasmThreads, wasmThreads } from './backends/wasm/index.ts';
+export { tidy, keep } from './scope.ts';
+export { wasmMemoryStats, setWasmThreads, wasmThreads } from './backends/wasm/index.ts';
 export * as gpu from './backends/gpu/index.ts';
 /** The WebAssembly binary emitter the wasm backend builds its kernels with, for code that generates its own. */
 export * as wasmEmitter from './backends/wasm/wasm-emitter.ts';

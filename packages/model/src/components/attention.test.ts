@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { HookedTransformer } from '../hooked-transformer.ts';
 
 describe('Attention', () => {
-  // tidy() frees wasm memory only; the js backend has nothing to free.
+  // The js backend has nothing to free, so the test runs where tidy() frees memory: wasm.
   test.skipIf(!availableBackends().includes('wasm'))('keeps its cached causal mask alive across tidy() training steps', () => {
     setBackend('wasm');
     const model = new HookedTransformer({ nLayers: 1, dModel: 8, nHeads: 2, dVocab: 11, nCtx: 6, attnOnly: true });

@@ -1,8 +1,7 @@
 import { noGrad } from '../autograd/graph.ts';
-import { keep as keepGpu } from '../backends/gpu/scope.ts';
-import { keep as keepWasm } from '../backends/wasm/scope.ts';
 import { tensor, zeros } from '../creation.ts';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors.ts';
+import { keep } from '../scope.ts';
 import { Tensor } from '../tensor.ts';
 
 /** Hyperparameters: plain numbers and flags, including the current learning rate. */
@@ -29,7 +28,7 @@ export const f32 = Math.fround;
 
 /** A zero float32 state buffer on the parameter's backend, exempt from any enclosing tidy(). */
 export function stateBuffer(param: Tensor): Tensor {
-  return keepGpu(keepWasm(zeros(param.shape, { backend: param.backend })));
+  return keep(zeros(param.shape, { backend: param.backend }));
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Backend } from '../../backend.ts';
 import { tensor } from '../../creation.ts';
 import { matmul } from '../../ops/index.ts';
 import type { Tensor } from '../../tensor.ts';
-import { readAsync, tidy } from './index.ts';
+import { tidy } from '../../scope.ts';
+import { readAsync } from './index.ts';
 import { type BlockConfig, blockData, blockLoss, toTensor } from './tiny-block.ts';
 
 // Timing loops shared by the Node benchmark and the browser page: every backend runs the same

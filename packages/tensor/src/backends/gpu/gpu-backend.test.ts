@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Backend, type Tensor, concat, flip, gelu, narrow, pad, slice, softmax, tensor, topk } from '../../index.ts';
 import { jsBackend } from '../js/index.ts';
-import { gpuBackend, gpuInfo, gpuMemory, keep, resetGpuCounters, tidy } from './index.ts';
+import { gpuBackend, gpuInfo, gpuMemory, resetGpuCounters } from './index.ts';
+import { keep, tidy } from './scope.ts';
 
 const gpu = gpuBackend as unknown as Backend<unknown>;
 const js = jsBackend as unknown as Backend<unknown>;

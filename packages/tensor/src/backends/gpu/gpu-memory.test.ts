@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Linear, SGD, crossEntropy, gelu, getBackend, manualSeed, randn, setBackend, tensor } from '../../index.ts';
-import { gpuMemory, tidy } from './index.ts';
+import { tidy } from '../../scope.ts';
+import { gpuMemory } from './index.ts';
 
 // In a file of its own, so that no tensor from another test is alive (or collected) meanwhile.
 describe('gpu backend memory over training', () => {

@@ -61,5 +61,4 @@ export { GpuBuffer };
 export { configureGpu, gpuInfo, isWebGpuAvailable, prepareGpu, type GpuInfo, type GpuMode, type GpuModeRequest } from './context.ts';
 export { WebGpuUnavailableError, type WebGpuAdapter, type WebGpuProblem } from './node-webgpu.ts';
 export { gpuMemory, resetGpuCounters, type GpuStats } from './stats.ts';
-export { keep, tidy } from './scope.ts';
 export { lastErrors as gpuFallbackErrors } from './fallback.ts';

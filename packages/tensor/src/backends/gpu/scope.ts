@@ -12,9 +12,9 @@ setScopeHooks({
 });
 
 /**
- * The one scope helper for device memory: runs `fn`, then frees every gpu buffer created inside
- * except those reachable from its result (tensors, arrays, Maps, Sets, plain objects, a tensor's
- * .grad) and those passed to keep(). Survivors move to the enclosing scope. Tensors created inside
+ * The gpu half of the frontend tidy() (src/scope.ts), which nests it with the wasm one. Runs `fn`,
+ * then frees every gpu buffer created inside except those reachable from its result (tensors,
+ * arrays, Maps, Sets, plain objects, a tensor's .grad) and those passed to keep(). Survivors move to the enclosing scope. Tensors created inside
  * and stored elsewhere (a model's parameters, an optimizer's state) must be kept, or they are freed;
  * using a freed tensor throws.
  */

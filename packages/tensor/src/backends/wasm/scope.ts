@@ -4,10 +4,11 @@ import { reachableHandles } from '../reachable-handles.ts';
 const isWasmBuffer = (handle: unknown): handle is WasmBuffer => handle instanceof WasmBuffer;
 
 /**
+ * The wasm half of the frontend tidy() (src/scope.ts), which nests it with the gpu one.
  * Runs `fn` and then frees, at once, the WebAssembly memory of every tensor it created, except
  * the tensors reachable from its result (tensors, arrays, plain objects) and those passed to
  * keep(). Optional: without it, memory stays bounded by spilling (see WasmMemory), but a loop
- * step wrapped in tidy() reuses the same blocks and never copies. A no-op on the js backend.
+ * step wrapped in tidy() reuses the same blocks and never copies.
  * Tensors created inside and stored elsewhere must be kept, or they are freed with the rest;
  * using a freed tensor throws.
  */

@@ -4,7 +4,8 @@ import { tensor } from '../../../creation.ts';
 import { add, mul, sum } from '../../../ops/index.ts';
 import type { Tensor } from '../../../tensor.ts';
 import { jsBackend } from '../../js/index.ts';
-import { type GpuMode, configureGpu, gpuBackend, gpuMemory, gpuFallbackErrors, readAsync, tidy } from '../index.ts';
+import { tidy } from '../../../scope.ts';
+import { type GpuMode, configureGpu, gpuBackend, gpuMemory, gpuFallbackErrors, readAsync } from '../index.ts';
 import { TINY_BLOCK, blockData, blockLoss, toTensor } from '../tiny-block.ts';
 import { gpuToleranceFor } from '../tolerances.ts';
 
