@@ -65,11 +65,10 @@ program
   .option('--top <k>', 'how many tokens to show', '5')
   .action(async ({ model, ...options }: PredictOptions & { model: string }) => predictCommand(await loadModel(model), options, createOutput(program.opts<GlobalOptions>())));
 
-const modelLoader = async (path: string) => (await loadModel(path)).model;
-addPluginCommand(program, trainModelCommand, modelLoader);
+addPluginCommand(program, trainModelCommand, loadModel);
 /** The plugins this CLI composes; each contributes its commands. `attribute --sae` loads SAEs with the SDL plugin's loader. */
 const plugins = [sdlPlugin(), attributionPlugin({ loadDictionary: loadSae })];
-for (const plugin of plugins) for (const command of plugin.commands) addPluginCommand(program, command, modelLoader);
+for (const plugin of plugins) for (const command of plugin.commands) addPluginCommand(program, command, loadModel);
 
 program
   .command('inspect <path>')

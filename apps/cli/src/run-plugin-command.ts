@@ -1,11 +1,11 @@
-import { type CommandDescriptor, type OptionSpec, RunDirectory, type RunResult, resolveOptions, silentProgress, terminalProgress } from '@glassbox/core';
+import { type CommandDescriptor, type OptionSpec, RunDirectory, type RunResult, type Tokenizer, resolveOptions, silentProgress, terminalProgress } from '@glassbox/core';
 import { Generator, ValueError, getBackend } from '@glassbox/tensor';
 import type { Command } from 'commander';
 import { type GlobalOptions, parseSeed } from './global-options.ts';
 import { createOutput } from './output.ts';
 
-/** Loads `--model` for commands that need one; supplied by the app, which knows the model packages. */
-export type ModelLoader = (path: string) => Promise<unknown>;
+/** Loads `--model` for commands that need one, with its tokenizer where it has one; supplied by the app, which knows the model packages. */
+export type ModelLoader = (path: string) => Promise<{ model: unknown; tokenizer?: Tokenizer | null }>;
 
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -70,13 +70,14 @@ export function addPluginCommand(program: Command, descriptor: CommandDescriptor
     if (resume) await runDir.resume();
     const out = createOutput(globals);
     const wantsModel = descriptor.needsModel || (optionalModel && typeof modelPath === 'string' && modelPath !== '');
-    const model = wantsModel && loadModel ? await loadModel(String(modelPath)) : undefined;
+    const loaded = wantsModel && loadModel ? await loadModel(String(modelPath)) : undefined;
     const interrupt = interruptSignal();
     let result: RunResult;
     try {
       result = await descriptor.run(
         {
-          model,
+          model: loaded?.model,
+          ...(loaded?.tokenizer ? { tokenizer: loaded.tokenizer } : {}),
           backend: getBackend().name,
           runDir,
           resumed: Boolean(resume),

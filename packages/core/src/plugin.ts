@@ -3,10 +3,24 @@ import type { OptionsOf, OptionsSchema } from './options.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { RunDirectory } from './run-directory.ts';
 
+/**
+ * What a command may use of the model's tokenizer: text to ids, and the id a sequence starts with.
+ * Structural, so that any tokenizer (such as @glassbox/loaders' BpeTokenizer) fits without this
+ * package depending on it.
+ */
+export interface Tokenizer {
+  /** Text → token ids, without BOS. */
+  encode(text: string): number[];
+  /** The id prepended to each sequence (GPT-2's `<|endoftext|>`), or null where there is none. */
+  readonly bosTokenId: number | null;
+}
+
 /** What a plugin's code gets to work with; the CLI and the web app build it. */
 export interface RunContext<Model = unknown> {
   /** The model under study, when the command works on one. */
   readonly model: Model | undefined;
+  /** The model's tokenizer, when it was loaded with one (a Hugging Face folder with tokenizer files). */
+  readonly tokenizer?: Tokenizer;
   /** Name of the tensor backend in use (js, wasm, gpu). */
   readonly backend: string;
   readonly runDir: RunDirectory;

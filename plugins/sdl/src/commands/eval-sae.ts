@@ -24,6 +24,7 @@ export const evalSaeCommand = defineCommand({
     const { source, synthetic } = await openSource({ ...options, syntheticDIn: options.source === 'synthetic' ? sae.dIn : options.syntheticDIn }, ctx.rng.randint(0, 2 ** 31 - 1), {
       model: ctx.model,
       hook: options.hook || sae.hookName,
+      ...(ctx.tokenizer ? { tokenizer: ctx.tokenizer } : {}),
     });
     if (source.dIn !== sae.dIn) {
       throw new ShapeError('the activations do not fit the SAE', { op: 'eval-sae', arg: options.source === 'model' ? '--hook' : '--activations', expected: `width d_in = ${sae.dIn}`, given: String(source.dIn) });

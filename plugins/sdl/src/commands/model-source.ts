@@ -1,9 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Tokenizer } from '@glassbox/core';
 import { InductionLanguage, type InductionLanguageOptions, latestCheckpoint } from '@glassbox/model';
 import { Generator, ValueError, loadTensors } from '@glassbox/tensor';
 import { ActivationStore, type TokenDataset } from '../store/activation-store.ts';
 import type { HookedModelLike } from '../store/hooked-model.ts';
+import { textTokens } from './text-tokens.ts';
 
 export interface ModelSourceOptions {
   /** The loaded `--model` (the CLI's RunContext.model). */
@@ -14,7 +16,27 @@ export interface ModelSourceOptions {
   /** safetensors file with an int32 [n, seq] token tensor; '' uses the organism's own data. */
   tokens: string;
   tokensTensor: string;
+  /** UTF-8 text file tokenized with `tokenizer` into sequences of `contextSize`; '' for none. */
+  text?: string;
+  /** Tokens per text sequence, BOS included; 0 means min(nCtx, 128). */
+  contextSize?: number;
+  /** The model's tokenizer (the CLI's RunContext.tokenizer), needed for `text`. */
+  tokenizer?: Tokenizer;
   seed: number;
+}
+
+/** What the activations were read over, in SAELens's metadata spelling. */
+export interface ModelSourceMetadata {
+  context_size?: number;
+  prepend_bos?: boolean;
+  dataset_path?: string;
+}
+
+interface ModelDataset {
+  tokens: TokenDataset;
+  /** Position 0 holds BOS, so the store leaves it out. */
+  excludeFirstPosition: boolean;
+  metadata: ModelSourceMetadata;
 }
 
 async function exists(path: string, kind: 'file' | 'directory'): Promise<boolean> {
@@ -52,33 +74,49 @@ export async function organismLanguage(modelPath: string): Promise<InductionLang
   return new InductionLanguage({ maxPrefix: 0, maxGap: 0, seed: seed + 1, ...language, dVocab: language.dVocab, seqLen: language.seqLen });
 }
 
-/** The sequences the store reads: a tokens file, else the organism's language, one fresh seeded batch per chunk. */
-async function tokenDataset(options: ModelSourceOptions): Promise<TokenDataset> {
+/** The sequences the store reads: a text file, a tokens file, else the organism's language, one fresh seeded batch per chunk. */
+async function tokenDataset(options: ModelSourceOptions): Promise<ModelDataset> {
+  if (options.text && options.tokens) {
+    throw new ValueError('--text and --tokens both given', { op: 'sdl', arg: '--text', expected: 'either a text file or a tokens file, not both', given: `${options.text} and ${options.tokens}` });
+  }
+  if (options.text) {
+    const cfg = (options.model as { cfg?: { nCtx?: unknown; dVocab?: unknown } }).cfg;
+    const text = await textTokens({
+      path: options.text,
+      tokenizer: options.tokenizer,
+      contextSize: options.contextSize ?? 0,
+      nCtx: typeof cfg?.nCtx === 'number' ? cfg.nCtx : undefined,
+      dVocab: typeof cfg?.dVocab === 'number' ? cfg.dVocab : undefined,
+      modelPath: options.modelPath,
+    });
+    return { tokens: text.tokens, excludeFirstPosition: text.prependBos, metadata: { context_size: text.contextSize, prepend_bos: text.prependBos, dataset_path: options.text } };
+  }
   if (options.tokens) {
     if (!(await exists(options.tokens, 'file'))) {
       throw new ValueError('no such tokens file', { op: 'sdl', arg: '--tokens', expected: 'a safetensors file holding an int32 [n, seq] tensor', given: options.tokens });
     }
     const loaded = await loadTensors(options.tokens, [options.tokensTensor]);
-    return loaded[options.tokensTensor]!;
+    const tokens = loaded[options.tokensTensor]!;
+    return { tokens, excludeFirstPosition: true, metadata: { ...(tokens.rank === 2 ? { context_size: tokens.shape[1]! } : {}), dataset_path: options.tokens } };
   }
   const language = await organismLanguage(options.modelPath);
   if (!language) {
     throw new ValueError('no token dataset for this model', {
       op: 'sdl',
       arg: '--tokens',
-      expected: 'a safetensors file of int32 [n, seq] token ids (only an organism run or checkpoint records its own data)',
+      expected: 'a safetensors file of int32 [n, seq] token ids, or --text with a model that has a tokenizer (only an organism run or checkpoint records its own data)',
       given: '""',
     });
   }
-  return (chunk, sequences) => language.batch(Generator.fromSeed(options.seed * 7919 + chunk), sequences);
+  return { tokens: (chunk, sequences) => language.batch(Generator.fromSeed(options.seed * 7919 + chunk), sequences), excludeFirstPosition: true, metadata: {} };
 }
 
 /**
  * Streams `hook`'s activations of the loaded model over a token dataset, leaving out position 0
- * (the BOS). The hook name is checked against the model's hook points first, so a typo names the
- * nearest hooks instead of failing inside a forward pass.
+ * (the BOS), and says what the dataset was. The hook name is checked against the model's hook
+ * points first, so a typo names the nearest hooks instead of failing inside a forward pass.
  */
-export async function modelSource(options: ModelSourceOptions): Promise<ActivationStore> {
+export async function openModelSource(options: ModelSourceOptions): Promise<{ store: ActivationStore; metadata: ModelSourceMetadata }> {
   const model = options.model as (HookedModelLike & { hookPoint?: (name: string) => unknown }) | undefined;
   if (!model || typeof model.runWithHooks !== 'function') {
     throw new ValueError('no model to read activations from', { op: 'sdl', arg: '--model', expected: 'a model folder, run directory or checkpoint folder when source=model', given: options.modelPath || 'nothing' });
@@ -87,5 +125,11 @@ export async function modelSource(options: ModelSourceOptions): Promise<Activati
     throw new ValueError('no hook given', { op: 'sdl', arg: '--hook', expected: 'a hook name of the model, e.g. blocks.0.hook_resid_post', given: '""' });
   }
   model.hookPoint?.(options.hook);
-  return ActivationStore.create({ model, hookName: options.hook, tokens: await tokenDataset(options), excludeFirstPosition: true, seed: options.seed });
+  const { tokens, excludeFirstPosition, metadata } = await tokenDataset(options);
+  return { store: await ActivationStore.create({ model, hookName: options.hook, tokens, excludeFirstPosition, seed: options.seed }), metadata };
+}
+
+/** `openModelSource`'s store alone. */
+export async function modelSource(options: ModelSourceOptions): Promise<ActivationStore> {
+  return (await openModelSource(options)).store;
 }

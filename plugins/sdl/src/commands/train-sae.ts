@@ -32,8 +32,13 @@ function product<T>(lists: T[][]): T[][] {
   return lists.reduce<T[][]>((acc, list) => acc.flatMap((prefix) => list.map((v) => [...prefix, v])), [[]]);
 }
 
-/** Turns the command's options into one run per grid point. */
-export function gridRuns(options: { architecture: Architecture; hook: string; dSae: number[]; expansion: number; k: number[]; sparsityCoefficient: number[] } & Record<string, unknown>, dIn: number, seed: number): TrainRunSpec[] {
+/** Turns the command's options into one run per grid point; `metadata` (what the activations were read over) goes into each SAE's config. */
+export function gridRuns(
+  options: { architecture: Architecture; hook: string; dSae: number[]; expansion: number; k: number[]; sparsityCoefficient: number[] } & Record<string, unknown>,
+  dIn: number,
+  seed: number,
+  metadata: Record<string, unknown> = {},
+): TrainRunSpec[] {
   const o = options as typeof options & {
     lr: number;
     lrWarmup: number;
@@ -54,7 +59,7 @@ export function gridRuns(options: { architecture: Architecture; hook: string; dS
     const name = [`${o.architecture}`, `w${dSae}`, ...(usesK ? [`k${k}`] : [`c${coefficient}`])].join('-');
     return {
       name,
-      sae: saeConfig({ architecture: o.architecture, dIn, dSae: dSae!, hookName: o.hook, ...(usesK ? { k: Math.min(k!, dSae!) } : {}) }),
+      sae: saeConfig({ architecture: o.architecture, dIn, dSae: dSae!, hookName: o.hook, ...(usesK ? { k: Math.min(k!, dSae!) } : {}), ...(Object.keys(metadata).length > 0 ? { metadata } : {}) }),
       seed: seed + i,
       lr: o.lr,
       lrWarmupSteps: o.lrWarmup,
@@ -74,7 +79,8 @@ export function gridRuns(options: { architecture: Architecture; hook: string; dS
  * `glassbox train-sae`: trains one SAE or a grid on one pass over the activations, checkpointing
  * into the run directory (so `--resume` continues it), logging metrics.jsonl, and saving each SAE
  * as a SAELens folder under `saes/<name>`. On the synthetic source it also reports MMCS; with
- * source=model it streams `--hook` of `--model` over tokens, so d_in is the hook's width.
+ * source=model it streams `--hook` of `--model` over tokens or text, so d_in is the hook's width,
+ * and cfg.json records the context size and BOS use.
  */
 export const trainSaeCommand = defineCommand({
   name: 'train-sae',
@@ -82,8 +88,8 @@ export const trainSaeCommand = defineCommand({
   options: TRAIN_SAE_OPTIONS,
   async run(ctx: RunContext, options): Promise<RunResult> {
     const seed = ctx.rng.randint(0, 2 ** 31 - 1);
-    const { source, synthetic } = await openSource(options, seed, { model: ctx.model, hook: options.hook });
-    const runs = gridRuns(options, source.dIn, seed);
+    const { source, synthetic, metadata } = await openSource(options, seed, { model: ctx.model, hook: options.hook, ...(ctx.tokenizer ? { tokenizer: ctx.tokenizer } : {}) });
+    const runs = gridRuns(options, source.dIn, seed, { ...metadata });
     ctx.progress.start('train-sae', options.steps, { unit: 'step' });
     let last = 0;
     // Metrics lines are appended in order, after one another.
