@@ -1,6 +1,6 @@
 import { type Tensor, add, cast, gt, matmul, mul, noGrad, relu, tensor, zeros } from '@glassbox/tensor';
 import type { SaeConfig } from './config.ts';
-import { type SparseSelection, selectBatchTopK } from '../sparse/selection.ts';
+import { gatherSelected, type SelectedEntries, selectBatchTopK } from '../sparse/selection.ts';
 import { type SaeInitOptions, SparseAutoencoder, type StepContext, type StepOutput } from './sparse-autoencoder.ts';
 import { sparseTrainStep } from './topk.ts';
 
@@ -43,8 +43,12 @@ export class BatchTopKSae extends SparseAutoencoder {
     return mul(relu(pre), noGrad(() => cast(gt(pre, this.threshold), 'float32')));
   }
 
-  protected select(pre: Float32Array, batch: number): SparseSelection {
-    return selectBatchTopK(pre, batch, this.dSae, Math.round(this.k * batch));
+  /** The batch's top batch·k entries; BatchTopK ranks across rows, so the dense pre-activations are read out. */
+  protected select(pre: Tensor): SelectedEntries {
+    const dense = pre.data() as Float32Array;
+    const batch = pre.shape[0]!;
+    const selection = selectBatchTopK(dense, batch, this.dSae, Math.round(this.k * batch));
+    return { selection, values: gatherSelected(dense, selection) };
   }
 
   /** threshold ← (1 − lr)·threshold + lr·(smallest kept activation). */
@@ -58,7 +62,7 @@ export class BatchTopKSae extends SparseAutoencoder {
   }
 
   trainStep(x: Tensor, ctx: StepContext): StepOutput {
-    const out = sparseTrainStep(this, x, ctx, (pre, batch) => this.select(pre, batch));
+    const out = sparseTrainStep(this, x, ctx, (pre) => this.select(pre));
     this.updateThreshold(out.values, ctx.thresholdLr);
     return out;
   }

@@ -26,7 +26,7 @@ export class MatryoshkaBatchTopKSae extends BatchTopKSae {
   }
 
   override trainStep(x: Tensor, ctx: StepContext): StepOutput {
-    const out = sparseTrainStep(this, x, ctx, (pre, batch) => this.select(pre, batch), (values, selection) => {
+    const out = sparseTrainStep(this, x, ctx, (pre) => this.select(pre), (values, selection) => {
       // The last group's prefix is the whole dictionary, whose loss the shared step already adds.
       const terms: Record<string, Tensor> = {};
       let recon: Tensor = this.b_dec;

@@ -1,7 +1,7 @@
 import { type Tensor, add, matmul, mul, noGrad, relu, reshape, sub, tensor, tidy, zeros } from '@glassbox/tensor';
 import type { SaeConfig } from './config.ts';
-import { auxKLoss } from './aux-k.ts';
-import { latentCounts, type SparseSelection, selectTopK } from '../sparse/selection.ts';
+import { auxKLoss, auxKSelection, countDead } from './aux-k.ts';
+import { latentCounts, type SelectedEntries, type SparseSelection, topKEntries } from '../sparse/selection.ts';
 import { sparseAffine, sparseDecode } from '../sparse/sparse-ops.ts';
 import { type SaeInitOptions, SparseAutoencoder, type StepContext, type StepOutput, meanL0, squaredErrorPerRow } from './sparse-autoencoder.ts';
 
@@ -18,6 +18,8 @@ export function selectionMask(selection: SparseSelection): Tensor {
  * The TopK family's training step: dense pre-activations off the tape (the only O(d_sae) product),
  * a selection, then sparse encoder values and a sparse decoder product on the tape, so the
  * backward pass costs O(nnz · d_in). Adds AuxK over dead latents when the trainer tracks them.
+ * `select` picks the entries from the dense pre-activations, which it may read in place or copy
+ * out; they are freed as soon as it (and AuxK's own selection) has run.
  *
  * The encoder runs as x W_enc + (b_enc − b_dec W_enc), which equals (x − b_dec) W_enc + b_enc:
  * b_dec's gradient then comes from a [d_sae] bias instead of a sparse pass over the batch.
@@ -26,15 +28,19 @@ export function sparseTrainStep(
   sae: SparseAutoencoder & { b_enc: Tensor },
   x: Tensor,
   ctx: StepContext,
-  select: (pre: Float32Array, batch: number) => SparseSelection,
+  select: (pre: Tensor) => SelectedEntries,
   extraLoss?: (values: Tensor, selection: SparseSelection) => { loss: Tensor; terms: Record<string, Tensor> } | null,
 ): StepOutput & { values: Tensor; selection: SparseSelection; recon: Tensor } {
   const batch = x.shape[0]!;
   const bias = sae.config.applyBDecToInput ? sub(sae.b_enc, reshape(matmul(reshape(sae.b_dec, [1, -1]), sae.W_enc), [-1])) : sae.b_enc; // [d_sae]
+  const useAuxK = ctx.deadMask !== null && ctx.auxkCoefficient > 0;
   // tidy frees the [batch, d_sae] products at once rather than leaving them to crowd the backend's memory.
-  const pre = tidy(() => noGrad(() => add(matmul(x, sae.W_enc), bias)).data() as Float32Array);
-  const selection = select(pre, batch);
-  const values = sparseAffine(x, sae.W_enc, bias, selection, pre);
+  const [picked, dead] = tidy(() => {
+    const pre = noGrad(() => add(matmul(x, sae.W_enc), bias));
+    return [select(pre), useAuxK ? auxKSelection(pre, ctx.deadMask!, ctx.kAux) : null] as const;
+  });
+  const { selection } = picked;
+  const values = sparseAffine(x, sae.W_enc, bias, picked);
   const recon = add(sparseDecode(values, sae.W_dec, selection), sae.b_dec);
   const mse = squaredErrorPerRow(recon, x);
   const terms: Record<string, Tensor> = { mse };
@@ -44,12 +50,10 @@ export function sparseTrainStep(
     loss = add(loss, extra.loss);
     Object.assign(terms, extra.terms);
   }
-  if (ctx.deadMask && ctx.auxkCoefficient > 0) {
-    const auxk = auxKLoss({ xc: x, pre, residual: sub(x, recon), W_enc: sae.W_enc, b_enc: bias, W_dec: sae.W_dec, deadMask: ctx.deadMask, kAux: ctx.kAux });
-    if (auxk) {
-      terms.auxk = auxk;
-      loss = add(loss, mul(auxk, ctx.auxkCoefficient));
-    }
+  if (dead) {
+    const auxk = auxKLoss({ xc: x, dead, deadCount: countDead(ctx.deadMask!), residual: sub(x, recon), W_enc: sae.W_enc, b_enc: bias, W_dec: sae.W_dec, kAux: ctx.kAux });
+    terms.auxk = auxk;
+    loss = add(loss, mul(auxk, ctx.auxkCoefficient));
   }
   const firing = latentCounts(selection);
   return { loss, terms, firing, l0: meanL0(firing, batch), values, selection, recon };
@@ -82,11 +86,10 @@ export class TopKSae extends SparseAutoencoder {
 
   protected encodeRows(x: Tensor): Tensor {
     const pre = this.preActivations(x);
-    const selection = selectTopK(pre.data() as Float32Array, x.shape[0]!, this.dSae, this.k);
-    return mul(relu(pre), selectionMask(selection));
+    return mul(relu(pre), selectionMask(topKEntries(pre, this.k).selection));
   }
 
   trainStep(x: Tensor, ctx: StepContext): StepOutput {
-    return sparseTrainStep(this, x, ctx, (pre, batch) => selectTopK(pre, batch, this.dSae, this.k));
+    return sparseTrainStep(this, x, ctx, (pre) => topKEntries(pre, this.k));
   }
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { latentCounts, restrictToLatents, selectAbove, selectBatchTopK, selectTopK, selectionRows } from './selection.ts';
+import { getBackend, setBackend, tensor } from '@glassbox/tensor';
+import { gatherSelected, latentCounts, restrictToLatents, selectAbove, selectBatchTopK, selectTopK, selectionRows, topKEntries } from './selection.ts';
 
 /** Reference: sort each row's positive entries by (value desc, index asc) and keep k. */
 function naiveTopK(values: number[], batch: number, width: number, k: number): number[][] {
@@ -39,21 +40,34 @@ describe('selection', () => {
     );
   });
 
-  it('selectTopK on wide rows (the SIMD-scanned path) matches the reference, with ties and few positives', () => {
-    const wide = fc.record({ batch: fc.integer({ min: 1, max: 5 }), width: fc.integer({ min: 65, max: 300 }), k: fc.integer({ min: 1, max: 8 }) }).chain((dims) =>
+  it('topKEntries matches the reference on every backend, with ties and few positives, and returns the chosen values', () => {
+    // Rows wide enough for the wasm kernel's threshold scan; mostly negative on some draws, so a row can end with fewer than k positives.
+    const wide = fc.record({ batch: fc.integer({ min: 1, max: 5 }), width: fc.integer({ min: 1, max: 300 }), k: fc.integer({ min: 0, max: 8 }) }).chain((dims) =>
       fc.record({
-        dims: fc.constant(dims),
-        // Mostly negative on some draws, so a row can end with fewer than k positives.
+        dims: fc.constant({ ...dims, k: Math.min(dims.k, dims.width) }),
         values: fc.array(fc.integer({ min: -40, max: 12 }).map((v) => v / 4), { minLength: dims.batch * dims.width, maxLength: dims.batch * dims.width }),
+        mask: fc.option(fc.array(fc.integer({ min: 0, max: 1 }), { minLength: dims.width, maxLength: dims.width })),
       }),
     );
-    fc.assert(
-      fc.property(wide, ({ dims: { batch, width, k }, values }) => {
-        const selection = selectTopK(Float32Array.from(values), batch, width, k);
-        expect(rowsOf(selection)).toEqual(naiveTopK(values, batch, width, k));
-      }),
-      { numRuns: 60 },
-    );
+    const previous = getBackend().name;
+    try {
+      for (const name of ['js', 'wasm']) {
+        setBackend(name);
+        fc.assert(
+          fc.property(wide, ({ dims: { batch, width, k }, values, mask }) => {
+            const allowed = mask ? Uint8Array.from(mask) : undefined;
+            const picked = topKEntries(tensor(Float32Array.from(values), { shape: [batch, width] }), k, allowed);
+            const masked = allowed ? values.map((v, i) => (allowed[i % width] ? v : 0)) : values;
+            expect(rowsOf(picked.selection)).toEqual(naiveTopK(masked, batch, width, k));
+            expect(Array.from(picked.values)).toEqual(Array.from(gatherSelected(Float32Array.from(values), picked.selection)));
+            expect(rowsOf(selectTopK(Float32Array.from(values), batch, width, k, allowed))).toEqual(rowsOf(picked.selection));
+          }),
+          { numRuns: 60 },
+        );
+      }
+    } finally {
+      setBackend(previous);
+    }
   });
 
   it('selectTopK respects an allowed mask', () => {

@@ -1,5 +1,4 @@
-import { ValueError } from '@glassbox/tensor';
-import { vectorKernels } from './vector-kernels.ts';
+import { ShapeError, type Tensor, ValueError, add, formatShape, noGrad, tensor, tidy, topk } from '@glassbox/tensor';
 
 /**
  * Which latents are active in a batch, in compressed-row form: the active latents of row r are
@@ -15,6 +14,13 @@ export interface SparseSelection {
   readonly rowPtr: Int32Array;
   /** [nnz] latent index of each active entry. */
   readonly cols: Int32Array;
+}
+
+/** A selection with the value of each of its entries, in the same order as its cols. */
+export interface SelectedEntries {
+  readonly selection: SparseSelection;
+  /** [nnz] */
+  readonly values: Float32Array;
 }
 
 export function nnz(selection: SparseSelection): number {
@@ -103,16 +109,12 @@ class TopKHeap {
   }
 }
 
-/** Row elements copied into the kernel memory at a time by selectTopK's SIMD scan. */
-const SCAN_BLOCK = 1 << 20;
-
 /**
  * Per row, the k largest strictly positive entries of `values` [batch, width] (ties to the lower
  * index), optionally only among latents where `allowed` is nonzero. Nonpositive entries are never
  * selected, so ReLU(TopK(x)) is exactly the selected values. A k-slot min-heap per row keeps the
- * cost at O(width · log k). Without a mask, once the heap has filled on a row's first entries, a
- * SIMD scan passes on only the rest that reach its floor, in stages so that the floor keeps rising;
- * what it skips, the heap would have rejected.
+ * cost at O(width · log k). For values already in a tensor, topKEntries does the same without
+ * reading the dense array out.
  */
 export function selectTopK(values: Float32Array, batch: number, width: number, k: number, allowed?: Uint8Array): SparseSelection {
   checkK('selectTopK', k, width);
@@ -120,41 +122,62 @@ export function selectTopK(values: Float32Array, batch: number, width: number, k
   const rowPtr = new Int32Array(batch + 1);
   const cols = new Int32Array(batch * k);
   let n = 0;
-  const prefix = Math.min(width, Math.max(2 * k, 16));
-  const kernels = !allowed && k > 0 && prefix < width ? vectorKernels() : null;
-  const blockRows = Math.max(1, Math.floor(SCAN_BLOCK / width));
-  if (kernels) kernels.reserve((Math.min(blockRows, batch) + 1) * width);
-  const found = Math.min(blockRows, batch) * width;
   for (let r = 0; r < batch; r++) {
     const base = r * width;
-    if (kernels && r % blockRows === 0) kernels.f32.set(values.subarray(base, Math.min(batch, r + blockRows) * width), 0);
     heap.reset();
-    let j = 0;
-    for (const end = kernels ? prefix : width; j < end; j++) if (allowed?.[j] !== 0) heap.offer(values[base + j]!, j);
-    if (kernels) {
-      if (heap.size === k) {
-        // Stages four times longer each: the floor a stage scans against rises as the heap fills with better entries.
-        // Candidates are read back from the copy the scan just passed over, still in cache.
-        const { f32, i32 } = kernels;
-        const row = (r % blockRows) * width;
-        for (let start = prefix; start < width; start *= 4) {
-          const end = Math.min(width, start * 4);
-          const count = kernels.collectAtLeast(row + start, end - start, heap.floor, found);
-          for (let c = 0; c < count; c++) {
-            const at = start + i32[found + c]!;
-            heap.offer(f32[row + at]!, at);
-          }
-        }
-      } else {
-        for (; j < width; j++) heap.offer(values[base + j]!, j);
-      }
-    }
+    for (let j = 0; j < width; j++) if (allowed?.[j] !== 0) heap.offer(values[base + j]!, j);
     const row = heap.index.subarray(0, heap.size).sort();
     cols.set(row, n);
     n += row.length;
     rowPtr[r + 1] = n;
   }
   return { batch, width, rowPtr, cols: n === cols.length ? cols : cols.slice(0, n) };
+}
+
+/**
+ * selectTopK on a [batch, width] tensor, with its values: the backend's topk kernel ranks each row
+ * where the tensor lives, so only the k best of a row are read back, and of those the strictly
+ * positive ones are kept, in latent order. With `allowed`, the other latents are first pushed to −∞.
+ * The kernel ranks NaN first, so a row holding NaNs may keep fewer than k (selectTopK skips them).
+ */
+export function topKEntries(pre: Tensor, k: number, allowed?: Uint8Array): SelectedEntries {
+  if (pre.rank !== 2) throw new ShapeError('expected a matrix', { op: 'topKEntries', arg: 'pre', expected: '[batch, width]', given: formatShape(pre.shape) });
+  const [batch, width] = pre.shape as [number, number];
+  checkK('topKEntries', k, width);
+  if (allowed && allowed.length !== width) {
+    throw new ShapeError('mask length differs from the width', { op: 'topKEntries', arg: 'allowed', expected: `[${width}]`, given: `[${allowed.length}]` });
+  }
+  // tidy frees the masked copy and the kernel's outputs as soon as they are read.
+  const [best, at] = tidy(() =>
+    noGrad(() => {
+      const scores = allowed ? add(pre, tensor(Float32Array.from(allowed, (a) => (a ? 0 : Number.NEGATIVE_INFINITY)), { shape: [width], backend: pre.backend })) : pre;
+      const { values, indices } = topk(scores, k);
+      return [values.data() as Float32Array, indices.data() as Int32Array] as const;
+    }),
+  );
+  const rowPtr = new Int32Array(batch + 1);
+  const cols = new Int32Array(batch * k);
+  const values = new Float32Array(batch * k);
+  let n = 0;
+  for (let r = 0; r < batch; r++) {
+    const start = n;
+    for (let e = r * k; e < (r + 1) * k; e++) {
+      const v = best[e]!;
+      if (!(v > 0)) continue;
+      // Insertion into latent order: rows hold at most k entries.
+      const c = at[e]!;
+      let i = n++;
+      for (; i > start && cols[i - 1]! > c; i--) {
+        cols[i] = cols[i - 1]!;
+        values[i] = values[i - 1]!;
+      }
+      cols[i] = c;
+      values[i] = v;
+    }
+    rowPtr[r + 1] = n;
+  }
+  const full = n === cols.length;
+  return { selection: { batch, width, rowPtr, cols: full ? cols : cols.slice(0, n) }, values: full ? values : values.slice(0, n) };
 }
 
 /** The n-th largest value (0-based) of `data`, rearranging it: a quickselect with median-of-three pivots. */

@@ -1,7 +1,7 @@
 import { Generator, type Tensor, add, matmul, mul, randn, sub, sum, tensor } from '@glassbox/tensor';
 import { assertAllClose, gradcheck } from '@glassbox/testing';
 import { describe, expect, it } from 'vitest';
-import { gatherSelected, selectBatchTopK, selectTopK } from './selection.ts';
+import { gatherSelected, selectBatchTopK, selectTopK, topKEntries } from './selection.ts';
 import { sparseAffine, sparseDecode, sparseToDense, transposeMatrix } from './sparse-ops.ts';
 
 const generator = () => Generator.fromSeed(7);
@@ -35,15 +35,16 @@ describe('sparse ops', () => {
     const Wd = leaf([width, dIn], g);
     const target = randn([batch, dIn], { generator: g });
 
-    const run = (sparse: boolean): Tensor[] => {
+    // 'gather' takes the values from the dense pre-activations, 'entries' from topKEntries.
+    const run = (mode: 'dense' | 'gather' | 'entries'): Tensor[] => {
       for (const t of [x0, bDec, W, b, Wd]) t.grad = null;
       const x = sub(x0, bDec);
       const pre = add(matmul(x, W), b);
       const preData = pre.data() as Float32Array;
       const selection = selectTopK(preData, batch, width, k);
       let out: Tensor;
-      if (sparse) {
-        const values = sparseAffine(x, W, b, selection, preData);
+      if (mode !== 'dense') {
+        const values = mode === 'gather' ? sparseAffine(x, W, b, selection, preData) : sparseAffine(x, W, b, topKEntries(pre, k));
         out = sparseDecode(values, Wd, selection);
       } else {
         out = matmul(mul(pre, maskOf(selection)), Wd);
@@ -52,11 +53,13 @@ describe('sparse ops', () => {
       loss.backward();
       return [out, x0.grad!, bDec.grad!, W.grad!, b.grad!, Wd.grad!];
     };
-    const dense = run(false);
-    const sparse = run(true);
-    dense.forEach((d, i) => {
-      assertAllClose(sparse[i]!, d.data(), { rtol: 1e-4, atol: 1e-4 }, `output ${i}`);
-    });
+    const dense = run('dense');
+    for (const mode of ['gather', 'entries'] as const) {
+      const sparse = run(mode);
+      dense.forEach((d, i) => {
+        assertAllClose(sparse[i]!, d.data(), { rtol: 1e-4, atol: 1e-4 }, `${mode} output ${i}`);
+      });
+    }
   });
 
   it('passes finite-difference gradchecks for a fixed selection', () => {

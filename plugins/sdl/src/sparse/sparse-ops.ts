@@ -1,6 +1,6 @@
 import { ShapeError, type Tensor, formatShape, tensor } from '@glassbox/tensor';
 import { customOp } from './custom-op.ts';
-import { gatherSelected, type SparseSelection } from './selection.ts';
+import { gatherSelected, type SelectedEntries, type SparseSelection } from './selection.ts';
 import { vectorKernels } from './vector-kernels.ts';
 
 /**
@@ -39,11 +39,13 @@ export function transposeMatrix(src: Float32Array, rows: number, cols: number): 
 
 /**
  * values[e] = x[row(e)] · W[:, col(e)] + b[col(e)] for each selected entry: the encoder's
- * pre-activations, only where the selection is active. Pass the dense pre-activations when they
- * are already computed (the selection needed them), so the forward pass is a gather.
+ * pre-activations, only where the selection is active. When they are already known, the forward
+ * pass only takes them: pass the selection with its values (topKEntries gives both), or the dense
+ * pre-activations the selection was made from.
  * x [batch, d_in], W [d_in, d_sae], b [d_sae] or null, pre [batch, d_sae]. // -> [nnz]
  */
-export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selection: SparseSelection, pre?: Float32Array): Tensor {
+export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selected: SparseSelection | SelectedEntries, pre?: Float32Array): Tensor {
+  const selection = 'selection' in selected ? selected.selection : selected;
   const [batch, dIn] = [selection.batch, W.shape[0]!];
   const width = selection.width;
   check('sparseAffine', 'x', x, [batch, dIn]);
@@ -51,7 +53,12 @@ export function sparseAffine(x: Tensor, W: Tensor, b: Tensor | null, selection: 
   if (b) check('sparseAffine', 'b', b, [width]);
   const { rowPtr, cols } = selection;
   let values: Float32Array;
-  if (pre) {
+  if ('values' in selected) {
+    if (selected.values.length !== cols.length) {
+      throw new ShapeError('one value per entry', { op: 'sparseAffine', arg: 'selected', expected: `[${cols.length}]`, given: `[${selected.values.length}]` });
+    }
+    values = selected.values;
+  } else if (pre) {
     values = gatherSelected(pre, selection);
   } else {
     const xs = f32(x);

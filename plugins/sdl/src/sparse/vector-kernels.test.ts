@@ -11,18 +11,15 @@ describe('vector kernels', () => {
       a: fc.integer({ min: 0, max: 9 }),
       b: fc.integer({ min: 80, max: 89 }),
       coefficient: fc.float({ min: -4, max: 4, noNaN: true }),
-      threshold: fc.float({ min: -1, max: 1, noNaN: true }),
       seed: fc.integer({ min: 1, max: 1000 }),
     });
     fc.assert(
-      fc.property(caseArb, ({ n, a, b, coefficient, threshold, seed }) => {
+      fc.property(caseArb, ({ n, a, b, coefficient, seed }) => {
         for (const kernels of [fast, slow]) {
           kernels.reserve(300);
           for (let i = 0; i < 300; i++) kernels.f32[i] = Math.sin(seed * (i + 1));
         }
         expect(fast.dot(a, b, n)).toBeCloseTo(slow.dot(a, b, n), 4);
-        const [count, expected] = [fast.collectAtLeast(b, n, threshold, 200), slow.collectAtLeast(b, n, threshold, 200)];
-        expect(Array.from(fast.i32.subarray(200, 200 + count))).toEqual(Array.from(slow.i32.subarray(200, 200 + expected)));
         fast.axpy(a, b, coefficient, n);
         slow.axpy(a, b, coefficient, n);
         for (let i = 0; i < 100; i++) expect(fast.f32[i]).toBeCloseTo(slow.f32[i]!, 5);

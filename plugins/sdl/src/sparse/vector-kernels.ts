@@ -1,7 +1,7 @@
 /**
- * The vector loops under the sparse SAE kernels: axpy, dot and a threshold scan over contiguous
- * float32 runs, in a small SIMD WebAssembly module written with the tensor package's emitter, with
- * plain JavaScript versions where WebAssembly SIMD is missing. A caller copies its operands into the
+ * The vector loops under the sparse SAE kernels: axpy and dot over contiguous float32 runs, in a
+ * small SIMD WebAssembly module written with the tensor package's emitter, with plain JavaScript
+ * versions where WebAssembly SIMD is missing. A caller copies its operands into the
  * kernel memory (`reserve`, then `f32.set`), runs the loops on element offsets, and copies results
  * out. The memory is one per process and reused; kernels are synchronous and never nested.
  */
@@ -11,19 +11,12 @@ import { wasmEmitter } from '@glassbox/tensor';
 export interface VectorKernels {
   /** Float32 view of the kernel memory; renewed by reserve(). */
   f32: Float32Array;
-  /** Int32 view of the same memory. */
-  i32: Int32Array;
   /** Makes room for `elements` 4-byte elements from offset 0 (old contents may go). */
   reserve(elements: number): void;
   /** m[dst + i] += a · m[src + i] for i < n. */
   axpy(dst: number, src: number, a: number, n: number): void;
   /** Σ m[a + i] · m[b + i] for i < n. */
   dot(a: number, b: number, n: number): number;
-  /**
-   * Writes to i32[out..] each i < n with m[src + i] ≥ t, in increasing order, and returns how
-   * many; i32[out .. out + n) must be free (entries past the count may be written too).
-   */
-  collectAtLeast(src: number, n: number, t: number, out: number): number;
 }
 
 const { ModuleBuilder, Op, Simd, ValType } = wasmEmitter;
@@ -92,43 +85,10 @@ function dot(m: wasmEmitter.ModuleBuilder): void {
   f.get(sum);
 }
 
-function collectAtLeast(m: wasmEmitter.ModuleBuilder): void {
-  const f = m.function('collectAtLeast', [i32, i32, f32, i32], [i32]);
-  const [src, n, t, out] = [0, 1, 2, 3];
-  const [i, count, n4, splat, j, mask] = [f.local(i32), f.local(i32), f.local(i32), f.local(v128), f.local(i32), f.local(i32)];
-  toBytes(f, src);
-  toBytes(f, out);
-  f.get(n).i32(-4).op(Op.i32And).set(n4);
-  f.get(t).simd(Simd.f32x4Splat).set(splat);
-  whileBelow(f, i, n4, () => {
-    address(f, src, i).v128Load().get(splat).simd(Simd.f32x4Ge).simd(Simd.i32x4Bitmask).tee(mask);
-    // Branch-free within a block of four that has a hit: every lane's index is stored, and the
-    // count moves past the hits only.
-    f.ifElse(() => {
-      for (let l = 0; l < 4; l++) {
-        address(f, out, count).get(i).i32(l).op(Op.i32Add).i32Store();
-        f.get(count).get(mask).i32(l).op(Op.i32ShrU).i32(1).op(Op.i32And).op(Op.i32Add).set(count);
-      }
-    });
-    bump(f, i, 4);
-  });
-  f.get(i).set(j);
-  whileBelow(f, j, n, () => {
-    address(f, src, j).f32Load().get(t).op(Op.f32Ge);
-    f.ifElse(() => {
-      address(f, out, count).get(j).i32Store();
-      bump(f, count, 1);
-    });
-    bump(f, j, 1);
-  });
-  f.get(count);
-}
-
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1 });
   axpy(m);
   dot(m);
-  collectAtLeast(m);
   return m.bytes() as Uint8Array<ArrayBuffer>;
 }
 
@@ -149,23 +109,19 @@ function wasmKernels(): VectorKernels | null {
   const fns = instance.exports as unknown as {
     axpy: (dst: number, src: number, a: number, n: number) => void;
     dot: (a: number, b: number, n: number) => number;
-    collectAtLeast: (src: number, n: number, t: number, out: number) => number;
   };
   const kernels: VectorKernels = {
     f32: new Float32Array(memory.buffer),
-    i32: new Int32Array(memory.buffer),
     reserve(elements) {
       // 16 bytes of slack: nothing reads past a run, but offsets stay valid at the very end.
       const need = Math.ceil((elements * 4 + 16) / PAGE) - memory.buffer.byteLength / PAGE;
       if (need > 0) memory.grow(need);
       if (kernels.f32.buffer !== memory.buffer) {
         kernels.f32 = new Float32Array(memory.buffer);
-        kernels.i32 = new Int32Array(memory.buffer);
       }
     },
     axpy: fns.axpy,
     dot: fns.dot,
-    collectAtLeast: fns.collectAtLeast,
   };
   return kernels;
 }
@@ -173,12 +129,10 @@ function wasmKernels(): VectorKernels | null {
 function jsKernels(): VectorKernels {
   const kernels: VectorKernels = {
     f32: new Float32Array(0),
-    i32: new Int32Array(0),
     reserve(elements) {
       if (kernels.f32.length >= elements) return;
       const buffer = new ArrayBuffer(elements * 4);
       kernels.f32 = new Float32Array(buffer);
-      kernels.i32 = new Int32Array(buffer);
     },
     axpy(dst, src, a, n) {
       const m = kernels.f32;
@@ -189,12 +143,6 @@ function jsKernels(): VectorKernels {
       let s = 0;
       for (let i = 0; i < n; i++) s += m[a + i]! * m[b + i]!;
       return s;
-    },
-    collectAtLeast(src, n, t, out) {
-      const m = kernels.f32;
-      let count = 0;
-      for (let i = 0; i < n; i++) if (m[src + i]! >= t) kernels.i32[out + count++] = i;
-      return count;
     },
   };
   return kernels;
