@@ -1,6 +1,6 @@
 import { defineCommand } from '@glassbox/core';
 import type { HookedTransformer } from '@glassbox/model';
-import { tensor } from '@glassbox/tensor';
+import { ValueError, tensor } from '@glassbox/tensor';
 import { activationPatching } from '../activation-patching.ts';
 import { type AtpStarResult, atpStar } from '../atp-star.ts';
 import { attributionPatching } from '../attribution-patching.ts';
@@ -48,6 +48,18 @@ export async function writeEdgeScores(
   return { 'edge-scores': 'edge-scores.json', 'edge-scores-values': 'edge-scores.safetensors' };
 }
 
+/** With `--sae` the nodes are the latents: options that pick or score other node sets would be ignored, so they are refused. */
+function refuseNodeSetOptions(options: { preset: string; gradDrop: boolean; steps: number }): void {
+  const ignored = [
+    options.preset !== PRESET_OPTION.default ? `--preset ${options.preset}` : null,
+    options.gradDrop ? '--grad-drop' : null,
+    options.steps !== STEPS_OPTION.default ? `--steps ${options.steps}` : null,
+  ].filter((o): o is string => o !== null);
+  if (ignored.length > 0) {
+    throw new ValueError('options that do not apply to SAE latents', { op: 'attribute', arg: '--sae', expected: 'no --preset, --grad-drop or --steps with --sae', given: ignored.join(' ') });
+  }
+}
+
 /**
  * `glassbox attribute`: AtP / AtP* over a node set, EAP / EAP-IG over every edge, or with `--sae`
  * AtP over the latents of spliced dictionaries, which `loadDictionary` loads (without it `--sae`
@@ -70,6 +82,7 @@ export function createAttributeCommand(loadDictionary?: DictionaryLoader) {
     },
     async run(ctx, options) {
       const model = asHookedTransformer(ctx.model, 'attribute');
+      if (options.sae) refuseNodeSetOptions(options);
       const task = await loadTask(model, options, ctx.rng, 'attribute');
       ctx.log(task.description);
       if (options.sae) return attributeFeatures(ctx, model, task, await loadDictionaries(model, options.sae, loadDictionary, 'attribute'), options);

@@ -72,6 +72,12 @@ describe('attribute --sae', () => {
     await expect(run(plugin, { sae: 'saes/resid', method: 'eap' })).rejects.toThrow(/--method/);
   });
 
+  test('node-set options that --sae would ignore are refused, each named', async () => {
+    const plugin = attributionPlugin({ loadDictionary: async () => reluDictionary(HOOK, 12, 6, 1) });
+    await expect(run(plugin, { sae: 'saes/resid', preset: 'resid_pre' })).rejects.toThrow(/--preset resid_pre/);
+    await expect(run(plugin, { sae: 'saes/resid', gradDrop: true, steps: 7 })).rejects.toThrow(/--grad-drop --steps 7/);
+  });
+
   test.each(['pos', 'all_pos'] as const)('with granularity %s, scores the latents of every folder, and --compare patches the strongest nodes exactly as featurePatching does', async (granularity) => {
     const folders: Record<string, Dictionary> = { 'saes/a': reluDictionary(HOOK, 12, 6, 1), 'saes/b': reluDictionary('blocks.1.hook_resid_post', 12, 5, 2) };
     const asked: string[] = [];
