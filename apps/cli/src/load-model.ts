@@ -1,30 +1,13 @@
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BpeTokenizer, loadPretrained, loadTokenizer } from '@glassbox/loaders';
 import { HookedTransformer, configFromJSON, latestCheckpoint, loadCheckpoint } from '@glassbox/model';
-import { ValueError } from '@glassbox/tensor';
+import { ValueError, pathExists } from '@glassbox/tensor';
 
 export interface LoadedModel {
   model: HookedTransformer;
   /** What was loaded, for messages: "gpt2 from …", "checkpoint step 600 of …". */
   source: string;
   tokenizer: BpeTokenizer | null;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** A Glassbox checkpoint folder (from the trainer) as a model; the model config sits under `model` in config.json. */
@@ -41,17 +24,17 @@ async function fromCheckpoint(path: string, label: string): Promise<LoadedModel>
  * optional tokenizer files), a Glassbox run directory (its latest checkpoint), or one checkpoint folder.
  */
 export async function loadModel(path: string): Promise<LoadedModel> {
-  if (!(await isDirectory(path))) {
+  if (!(await pathExists(path, 'directory'))) {
     throw new ValueError('no such model folder', { op: 'loadModel', arg: '--model', expected: 'a Hugging Face model folder, a run directory or a checkpoint folder', given: path });
   }
-  if (await isFile(join(path, 'trainer-state.json'))) return fromCheckpoint(path, path);
-  if (await isDirectory(join(path, 'checkpoints'))) {
+  if (await pathExists(join(path, 'trainer-state.json'), 'file')) return fromCheckpoint(path, path);
+  if (await pathExists(join(path, 'checkpoints'), 'directory')) {
     const latest = await latestCheckpoint(join(path, 'checkpoints'));
     return fromCheckpoint(latest.path, path);
   }
-  if (await isFile(join(path, 'config.json'))) {
+  if (await pathExists(join(path, 'config.json'), 'file')) {
     const { model, architecture } = await loadPretrained(path);
-    const hasTokenizer = (await isFile(join(path, 'tokenizer.json'))) || (await isFile(join(path, 'vocab.json')));
+    const hasTokenizer = (await pathExists(join(path, 'tokenizer.json'), 'file')) || (await pathExists(join(path, 'vocab.json'), 'file'));
     return { model, source: `${architecture} from ${path}`, tokenizer: hasTokenizer ? await loadTokenizer(path) : null };
   }
   throw new ValueError('not a model folder', {

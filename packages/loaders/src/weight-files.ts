@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RawTensor, SafetensorsFile } from '@glassbox/tensor';
+import { type RawTensor, SafetensorsFile, pathExists } from '@glassbox/tensor';
 import { CheckpointError } from './errors.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
@@ -16,15 +16,6 @@ export interface WeightEntry {
 }
 
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Opens a safetensors file, turning its format errors into a CheckpointError naming the file. */
 async function openFile(path: string, op: string): Promise<SafetensorsFile> {
@@ -66,7 +57,7 @@ export class WeightFiles {
       for (const f of files.values()) await f.close().catch(() => {});
     };
     try {
-      if (await exists(index)) {
+      if (await pathExists(index)) {
         const weightMap = await readIndex(index, op);
         for (const file of new Set(Object.values(weightMap))) files.set(file, await openFile(join(folder, file), op));
         for (const [key, file] of Object.entries(weightMap)) {
@@ -84,7 +75,7 @@ export class WeightFiles {
           const info = st.info(key);
           entries.set(key, { key, file: st.path, dtype: info.dtype, shape: info.shape });
         }
-      } else if (await exists(single)) {
+      } else if (await pathExists(single)) {
         const st = await openFile(single, op);
         files.set(SINGLE_FILE, st);
         for (const key of st.keys()) {
@@ -92,7 +83,7 @@ export class WeightFiles {
           entries.set(key, { key, file: st.path, dtype: info.dtype, shape: info.shape });
         }
       } else {
-        const hasBin = (await exists(join(folder, 'pytorch_model.bin'))) || (await exists(join(folder, 'pytorch_model.bin.index.json')));
+        const hasBin = (await pathExists(join(folder, 'pytorch_model.bin'))) || (await pathExists(join(folder, 'pytorch_model.bin.index.json')));
         throw new CheckpointError(hasBin ? 'only safetensors weights can be read, and this folder has PyTorch pickles' : 'no weights found', {
           op,
           kind: 'missing-file',

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SafetensorsFile, ValueError } from '@glassbox/tensor';
+import { SafetensorsFile, ValueError, pathExists } from '@glassbox/tensor';
 import type { Output } from '../output.ts';
 
 export interface TensorSummary {
@@ -14,15 +14,6 @@ export type Inspection =
   | { kind: 'run'; path: string; manifest: Record<string, unknown> }
   | { kind: 'sae'; path: string; config: Record<string, unknown>; weights: Inspection | null }
   | { kind: 'model'; path: string; config: Record<string, unknown>; weights: Inspection | null };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   const text = await readFile(path, 'utf8');
@@ -49,7 +40,7 @@ async function inspectSafetensors(path: string): Promise<Inspection> {
 
 async function firstSafetensors(folder: string, names: readonly string[]): Promise<Inspection | null> {
   for (const name of names) {
-    if (await exists(join(folder, name))) return inspectSafetensors(join(folder, name));
+    if (await pathExists(join(folder, name))) return inspectSafetensors(join(folder, name));
   }
   return null;
 }
@@ -68,11 +59,11 @@ export async function inspect(path: string): Promise<Inspection> {
     }
     return inspectSafetensors(path);
   }
-  if (await exists(join(path, 'manifest.json'))) return { kind: 'run', path, manifest: await readJson(join(path, 'manifest.json')) };
-  if (await exists(join(path, 'cfg.json'))) {
+  if (await pathExists(join(path, 'manifest.json'))) return { kind: 'run', path, manifest: await readJson(join(path, 'manifest.json')) };
+  if (await pathExists(join(path, 'cfg.json'))) {
     return { kind: 'sae', path, config: await readJson(join(path, 'cfg.json')), weights: await firstSafetensors(path, ['sae_weights.safetensors', 'sae.safetensors']) };
   }
-  if (await exists(join(path, 'config.json'))) {
+  if (await pathExists(join(path, 'config.json'))) {
     return { kind: 'model', path, config: await readJson(join(path, 'config.json')), weights: await firstSafetensors(path, ['model.safetensors']) };
   }
   throw new ValueError('nothing to inspect here', {

@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathExists } from '@glassbox/tensor';
 import { TokenizerError } from '../errors.ts';
 import { type AddedToken, BpeTokenizer, type BpeTokenizerOptions } from './bpe-tokenizer.ts';
 
@@ -10,15 +11,6 @@ export interface LoadTokenizerOptions {
 }
 
 const OP = 'loadTokenizer';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readJson(path: string): Promise<unknown> {
   let text: string;
@@ -85,7 +77,7 @@ function tokenName(value: unknown): string | undefined {
 async function specialTokens(folder: string): Promise<{ bos?: string; pad?: string }> {
   for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
     const path = join(folder, name);
-    if (!(await exists(path))) continue;
+    if (!(await pathExists(path))) continue;
     const json = await readJson(path);
     if (!isRecord(json)) continue;
     const bos = tokenName(json.bos_token);
@@ -150,10 +142,10 @@ export async function loadTokenizer(folder: string, options: LoadTokenizerOption
     ...options,
   };
   const json = join(folder, 'tokenizer.json');
-  if (await exists(json)) return tokenizerFromJson(await readJson(json), json, resolved);
+  if (await pathExists(json)) return tokenizerFromJson(await readJson(json), json, resolved);
   const vocab = join(folder, 'vocab.json');
   const merges = join(folder, 'merges.txt');
-  if ((await exists(vocab)) && (await exists(merges))) {
+  if ((await pathExists(vocab)) && (await pathExists(merges))) {
     return tokenizerFromVocabAndMerges(await readFile(vocab, 'utf8'), await readFile(merges, 'utf8'), resolved);
   }
   throw new TokenizerError(`no tokenizer files in ${JSON.stringify(folder)}`, { op: OP, arg: 'folder', expected: 'tokenizer.json, or vocab.json and merges.txt' });

@@ -4,3 +4,4 @@ export { parseSafetensors, SafetensorsFile } from './safetensors-read.ts';
 export { serializeSafetensors, writeSafetensors } from './safetensors-write.ts';
 export { loadTensors, saveTensors } from './tensor-files.ts';
 export { syncDirectory, temporarySibling, writeFileAtomic, writeJsonAtomic } from './atomic-write.ts';
+export { pathExists } from './path-exists.ts';

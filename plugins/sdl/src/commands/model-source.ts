@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tokenizer } from '@glassbox/core';
 import { InductionLanguage, type InductionLanguageOptions, latestCheckpoint } from '@glassbox/model';
-import { Generator, ValueError, loadTensors } from '@glassbox/tensor';
+import { Generator, ValueError, loadTensors, pathExists } from '@glassbox/tensor';
 import { ActivationStore, type TokenDataset } from '../store/activation-store.ts';
 import type { HookedModelLike } from '../store/hooked-model.ts';
 import { textTokens } from './text-tokens.ts';
@@ -39,20 +39,11 @@ interface ModelDataset {
   metadata: ModelSourceMetadata;
 }
 
-async function exists(path: string, kind: 'file' | 'directory'): Promise<boolean> {
-  try {
-    const s = await stat(path);
-    return kind === 'file' ? s.isFile() : s.isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /** The training config a Glassbox checkpoint (or a run directory's latest one) records, or null. */
 async function recordedConfig(path: string): Promise<unknown> {
   let checkpoint = path;
-  if (!(await exists(join(path, 'trainer-state.json'), 'file'))) {
-    if (!(await exists(join(path, 'checkpoints'), 'directory'))) return null;
+  if (!(await pathExists(join(path, 'trainer-state.json'), 'file'))) {
+    if (!(await pathExists(join(path, 'checkpoints'), 'directory'))) return null;
     checkpoint = (await latestCheckpoint(join(path, 'checkpoints'))).path;
   }
   try {
@@ -92,7 +83,7 @@ async function tokenDataset(options: ModelSourceOptions): Promise<ModelDataset> 
     return { tokens: text.tokens, excludeFirstPosition: text.prependBos, metadata: { context_size: text.contextSize, prepend_bos: text.prependBos, dataset_path: options.text } };
   }
   if (options.tokens) {
-    if (!(await exists(options.tokens, 'file'))) {
+    if (!(await pathExists(options.tokens, 'file'))) {
       throw new ValueError('no such tokens file', { op: 'sdl', arg: '--tokens', expected: 'a safetensors file holding an int32 [n, seq] tensor', given: options.tokens });
     }
     const loaded = await loadTensors(options.tokens, [options.tokensTensor]);
