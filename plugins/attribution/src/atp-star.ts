@@ -2,7 +2,7 @@ import type { HookedTransformer } from '@glassbox/model';
 import { type Tensor, abs, add, mul, noGrad, stack, tensor, zerosLike } from '@glassbox/tensor';
 import type { PatchingOptions, PatchingResult } from './activation-patching.ts';
 import { assemble } from './activation-patching.ts';
-import { type AttributionRuns, attributionRuns, linearEstimate } from './attribution-patching.ts';
+import { type AttributionRuns, attributionResult, attributionRuns, linearEstimate } from './attribution-patching.ts';
 import type { LabelledTensor } from './labelled-tensor.ts';
 import type { AttributionMetric } from './metrics.ts';
 import type { NodeSpec } from './patching-presets.ts';
@@ -146,13 +146,5 @@ export function atpStar(model: HookedTransformer, pairs: PromptPairs, metric: At
       noGrad(() => sums.map((t) => mul(t, norm))),
     );
   }
-  return {
-    ...assemble(model, runs.specs, runs.every, runs.pos, grids),
-    preset: options.preset,
-    direction: runs.direction,
-    baseMetric: runs.baseMetric,
-    sourceMetric: runs.sourceMetric,
-    cost: runs.counter.snapshot(),
-    ...(gradDrop ? { gradDrop } : {}),
-  };
+  return { ...attributionResult(model, runs, grids, options.preset), ...(gradDrop ? { gradDrop } : {}) };
 }

@@ -79,9 +79,14 @@ export function linearEstimate(runs: AttributionRuns, s: NodeSpec, layer: number
 export function attributionPatching(model: HookedTransformer, pairs: PromptPairs, metric: AttributionMetric, options: PatchingOptions): PatchingResult {
   const runs = attributionRuns(model, pairs, metric, options, 'attributionPatching');
   const grids = runs.specs.map((s) => stack(Array.from({ length: model.cfg.nLayers }, (_, l) => linearEstimate(runs, s, l)), 0));
+  return attributionResult(model, runs, grids, options.preset);
+}
+
+/** Per-spec score grids [layer, ...] as a labelled result, with the runs' metrics and pass count. */
+export function attributionResult(model: HookedTransformer, runs: AttributionRuns, grids: Tensor[], preset: PatchingOptions['preset']): PatchingResult {
   return {
     ...assemble(model, runs.specs, runs.every, runs.pos, grids),
-    preset: options.preset,
+    preset,
     direction: runs.direction,
     baseMetric: runs.baseMetric,
     sourceMetric: runs.sourceMetric,
