@@ -31,6 +31,28 @@ function adamHyper(op: string, options: AdamOptions, defaultDecay: number): Adam
   return { lr, beta1, beta2, eps, weightDecay, amsgrad };
 }
 
+
+/** The adamUpdate kernel's scalars at step t (1-based), rounded to float32 as the kernels use them. */
+export function adamScalars(
+  hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number },
+  t: number,
+  decayMode: AdamScalars['decayMode'],
+): AdamScalars {
+  const { lr, beta1, beta2, eps, weightDecay } = hyper;
+  return {
+    beta1: f32(beta1),
+    beta2: f32(beta2),
+    oneMinusBeta1: f32(1 - beta1),
+    oneMinusBeta2: f32(1 - beta2),
+    stepSize: f32(-(lr / (1 - beta1 ** t))),
+    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** t)),
+    eps: f32(eps),
+    decayMode,
+    weightDecay: f32(weightDecay),
+    decay: f32(1 - lr * weightDecay),
+  };
+}
+
 /**
  * The moment updates shared by Adam and AdamW, as torch.optim's single-tensor implementation.
  * With t the parameter's step count: m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
@@ -55,22 +77,11 @@ export abstract class AdamBase extends Optimizer<AdamHyper, AdamState> {
 
   /** One fused adamUpdate kernel, in place on the parameter and its state buffers. */
   protected update(param: Tensor, grad: Tensor, state: AdamState): void {
-    const { lr, beta1, beta2, eps, weightDecay, amsgrad } = this.hyper;
+    const { weightDecay, amsgrad } = this.hyper;
     state.step += 1;
     const t = state.step;
     if (amsgrad && !(state.maxExpAvgSq instanceof Tensor)) state.maxExpAvgSq = stateBuffer(param);
-    const scalars: AdamScalars = {
-      beta1: f32(beta1),
-      beta2: f32(beta2),
-      oneMinusBeta1: f32(1 - beta1),
-      oneMinusBeta2: f32(1 - beta2),
-      stepSize: f32(-(lr / (1 - beta1 ** t))),
-      bc2Sqrt: f32(Math.sqrt(1 - beta2 ** t)),
-      eps: f32(eps),
-      decayMode: weightDecay === 0 ? 'none' : this.#decoupled ? 'decoupled' : 'l2',
-      weightDecay: f32(weightDecay),
-      decay: f32(1 - lr * weightDecay),
-    };
+    const scalars = adamScalars(this.hyper, t, weightDecay === 0 ? 'none' : this.#decoupled ? 'decoupled' : 'l2');
     // The kernel wants contiguous float32 views on one backend; a strided parameter is updated through a copy.
     const onBackend = grad.backend === param.backend ? grad : tensor(grad.data(), { shape: grad.shape, backend: param.backend });
     const g = (onBackend.dtype === 'float32' ? onBackend : onBackend.cast('float32')).contiguous();

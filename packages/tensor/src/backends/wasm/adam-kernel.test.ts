@@ -1,29 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AdamScalars } from '../../backend.ts';
+import { adamScalars } from '../../optim/adam.ts';
 import { jsBackend } from '../js/index.ts';
 import { wasmBackend } from './index.ts';
 import { readWasm, rng } from './test-views.ts';
 
-const f32 = Math.fround;
 const MODES: ReadonlyArray<AdamScalars['decayMode']> = ['none', 'l2', 'decoupled'];
 const SIZES = [1, 3, 4, 5, 16, 37, 1027];
 const GUARD = 2;
 
-/** The scalars AdamBase passes at step t. */
-function scalars(t: number, decayMode: AdamScalars['decayMode'], lr = 3e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = 0.05): AdamScalars {
-  return {
-    beta1: f32(beta1),
-    beta2: f32(beta2),
-    oneMinusBeta1: f32(1 - beta1),
-    oneMinusBeta2: f32(1 - beta2),
-    stepSize: f32(-(lr / (1 - beta1 ** t))),
-    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** t)),
-    eps: f32(eps),
-    decayMode,
-    weightDecay: f32(wd),
-    decay: f32(1 - lr * wd),
-  };
-}
+const HYPER = { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
 
 /** Gradients over many magnitudes (zeros, subnormal squares, large values), where rounding order shows. */
 function gradients(random: () => number, n: number): Float32Array {
@@ -54,7 +40,7 @@ describe('wasm adamUpdate', () => {
               grad.set(gradients(random, n), offset);
               const wasmGrad = wasmBackend.allocate('float32', total);
               wasmBackend.write(wasmGrad, grad);
-              const s = scalars(t, mode);
+              const s = adamScalars(HYPER, t, mode);
               jsBackend.kernels.adamUpdate(view(js[0]!), view(grad), view(js[1]!), view(js[2]!), amsgrad ? view(js[3]!) : null, s);
               wasmBackend.kernels.adamUpdate(view(wasm[0]!), view(wasmGrad), view(wasm[1]!), view(wasm[2]!), amsgrad ? view(wasm[3]!) : null, s);
               js.forEach((want, k) => {
