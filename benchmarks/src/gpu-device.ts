@@ -27,7 +27,7 @@ import { gpuBackend } from '../../packages/tensor/src/backends/gpu/index.ts';
 import { jsBackend } from '../../packages/tensor/src/backends/js/index.ts';
 import type { BlockConfig } from '../../packages/tensor/src/backends/gpu/tiny-block.ts';
 import { wasmBackend } from '../../packages/tensor/src/backends/wasm/index.ts';
-import { type Machine, README_PATH, RESULTS_DIR, describeMachine, fmt, markdownTable, median, replaceMarkedSection, writeJsonAtomic } from './harness.ts';
+import { type Machine, README_PATH, RESULTS_DIR, describeMachine, fmt, markdownTable, median, replaceMarkedSection, writeJsonAtomic, seededValues } from './harness.ts';
 
 const SIZES = [256, 512, 1024, 2048, 4096];
 /** A contender is skipped at a size once its extrapolated round trip passes this. */
@@ -72,16 +72,6 @@ interface OpTiming {
   /** Worst error of the checked entries (see each section for against what). */
   maxError: number;
   ok: boolean;
-}
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 function nvidiaSmi(): string | null {
@@ -212,8 +202,8 @@ async function benchMatmuls(contenders: readonly Contender[], sizes: readonly nu
   const rows: MatmulResult[] = [];
   const last: Record<string, { size: number; ms: number } | null> = {};
   for (const size of sizes) {
-    const a = values(size * size, 1);
-    const b = values(size * size, 2);
+    const a = seededValues(size * size, 1);
+    const b = seededValues(size * size, 2);
     const results: Record<string, OpTiming | null> = {};
     const outputs: Record<string, Float32Array> = {};
     for (const c of contenders) {
@@ -248,7 +238,7 @@ const OPS: { name: string; shape: number[]; arity: number; run: (...xs: Tensor[]
 async function benchOps(contenders: readonly Contender[], log: (line: string) => void): Promise<OpResult[]> {
   const rows: OpResult[] = [];
   for (const op of OPS) {
-    const inputs = Array.from({ length: op.arity }, (_, i) => ({ data: values(ELEMENTS, 10 + i), shape: op.shape }));
+    const inputs = Array.from({ length: op.arity }, (_, i) => ({ data: seededValues(ELEMENTS, 10 + i), shape: op.shape }));
     const timed: Record<string, Omit<OpTiming, 'maxError' | 'ok'>> = {};
     const outputs: Record<string, Float32Array> = {};
     // js first: the reference every other result is checked against.

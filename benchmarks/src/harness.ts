@@ -64,6 +64,17 @@ export function integerOption(name: string, fallback: number, min = 1): number {
   return value;
 }
 
+/** Deterministic values in [-1, 1) from a seeded linear congruential generator, so runs are comparable. */
+export function seededValues(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median: no values');
   const sorted = [...values].sort((x, y) => x - y);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // The kernel is called directly for now; it will be reached through the public tensor API later.
 import { matmulF32 } from '../../packages/tensor/src/backends/js/matmul.ts';
-import { type Benchmark, describeMachine, fmt, markdownTable, type Timing, timeInterleaved } from './harness.ts';
+import { type Benchmark, describeMachine, fmt, markdownTable, type Timing, timeInterleaved, seededValues } from './harness.ts';
 
 const SIZES = [256, 512, 1024, 2048] as const;
 /** Fewer repetitions as the cost grows cubically. */
@@ -52,17 +52,6 @@ interface MatmulCase {
   maxAbsDiff: number;
 }
 
-/** Deterministic values in [-1, 1), so runs are comparable. */
-function randomMatrix(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function side(t: Timing, flops: number): Side {
   return {
     medianCpuSeconds: t.medianCpuSeconds,
@@ -78,8 +67,8 @@ function runCase(size: number, log: (line: string) => void): MatmulCase {
   const m = size;
   const k = size;
   const n = size;
-  const aData = randomMatrix(m * k, size * 7 + 1);
-  const bData = randomMatrix(k * n, size * 7 + 2);
+  const aData = seededValues(m * k, size * 7 + 1);
+  const bData = seededValues(k * n, size * 7 + 2);
   const aT = tf.tensor2d(aData, [m, k], 'float32');
   const bT = tf.tensor2d(bData, [k, n], 'float32');
 

@@ -15,7 +15,7 @@ import { type Backend, type Tensor, exp, gelu, matmul, setBackend, softmax, tens
 import { hasRelaxedSimd, setWasmThreads, wasmThreads } from '../../packages/tensor/src/backends/wasm/index.ts';
 import { jsBackend } from '../../packages/tensor/src/backends/js/index.ts';
 import { wasmBackend } from '../../packages/tensor/src/backends/wasm/index.ts';
-import { type Benchmark, type Machine, describeMachine, fmt, markdownTable, timeInterleaved } from './harness.ts';
+import { type Benchmark, type Machine, describeMachine, fmt, markdownTable, timeInterleaved, seededValues } from './harness.ts';
 
 interface Shape {
   label: string;
@@ -34,16 +34,6 @@ const SHAPES: Shape[] = [
 /** Plain-JavaScript contenders are left out above this many multiply-adds (seconds per product). */
 const JS_LIMIT = 1024 ** 3;
 const TARGET = { vsTfjsWasm: 1.2, vsNumpy: 0.3, vsCopy: 0.5 };
-
-function randomData(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function repsFor(flops: number): { warmup: number; reps: number } {
   return flops > 8e9 ? { warmup: 1, reps: 3 } : flops > 1e9 ? { warmup: 2, reps: 5 } : { warmup: 3, reps: 11 };
@@ -82,8 +72,8 @@ interface MatmulRow {
 function benchMatmul(shape: Shape, log: (line: string) => void): MatmulRow {
   const { m, k, n } = shape;
   const flops = 2 * m * k * n;
-  const aData = randomData(m * k, m + k);
-  const bData = randomData(k * n, k + n);
+  const aData = seededValues(m * k, m + k);
+  const bData = seededValues(k * n, k + n);
   const onBackend = (backend: Backend<unknown>) => [tensor(aData, { shape: [m, k], backend }), tensor(bData, { shape: [k, n], backend })] as const;
   const [wa, wb] = onBackend(wasmBackend as Backend<unknown>);
   const [ja, jb] = onBackend(jsBackend as Backend<unknown>);
@@ -148,8 +138,8 @@ interface ThroughputRow {
 /** GB/s of bytes read plus written, for elementwise ops and softmax over 4 Mi float32 elements. */
 function benchThroughput(log: (line: string) => void): ThroughputRow[] {
   const size = 4 * 2 ** 20;
-  const data = randomData(size, 5);
-  const other = randomData(size, 6);
+  const data = seededValues(size, 5);
+  const other = seededValues(size, 6);
   const ops: Array<{ op: string; bytes: number; fn: (x: Tensor, y: Tensor, row: Tensor) => Tensor; tf: (x: tf.Tensor, y: tf.Tensor, row: tf.Tensor) => tf.Tensor }> = [
     { op: 'add', bytes: 12, fn: (x, y) => x.add(y), tf: (x, y) => tf.add(x, y) },
     { op: 'mul by a row (broadcast)', bytes: 8, fn: (x, _y, row) => x.mul(row), tf: (x, _y, row) => tf.mul(x, row) },
